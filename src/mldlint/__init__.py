@@ -1,0 +1,3 @@
+"""mldlint: a Dockerfile linter and optimizer for machine-learning images."""
+
+__version__ = "0.1.0"

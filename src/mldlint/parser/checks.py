@@ -1,0 +1,238 @@
+"""Passes over the raw instruction list that run right after parsing:
+
+1. :func:`find_swallowed_lines`: a shell-form RUN whose quoted string is still open at the end of
+   its line makes BuildKit read the following lines as instructions (``from transformers import
+   x`` becomes a FROM). Those instructions are marked ``swallowed`` and the RUN is recorded in
+   :data:`Dockerfile.unterminated_strings` (MLD101 reports it).
+2. :func:`find_trailing_comments`: ``  # comment`` after the arguments of an instruction that no
+   shell runs is not a comment (MLD102); the instruction is re-read without it.
+3. :func:`build_stages`: stages from FROM instructions (swallowed lines excluded).
+4. :func:`check_instructions`: BuildKit's instruction checks (unknown instruction, argument
+   counts, flags an instruction does not take), as MLD001 errors, except where MLD101/MLD102/
+   MLD103 explain the problem.
+"""
+
+from __future__ import annotations
+
+from .nodes import Dockerfile, Instruction, ParseError, Span, Stage
+
+#: instructions whose arguments no shell reads (a `#` there is an argument, not a comment)
+NON_SHELL = frozenset({"FROM", "COPY", "ADD", "WORKDIR", "ENV", "ARG", "LABEL", "USER", "EXPOSE",
+                       "VOLUME", "STOPSIGNAL", "MAINTAINER", "SHELL"})
+KNOWN = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
+                   "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL",
+                   "USER", "VOLUME", "WORKDIR"})
+ALLOWED_FLAGS: dict[str, frozenset[str]] = {
+    "FROM": frozenset({"platform"}),
+    "RUN": frozenset({"mount", "network", "security", "device"}),
+    "COPY": frozenset({"from", "chown", "chmod", "link", "parents", "exclude"}),
+    "ADD": frozenset({"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude", "parents",
+                      "unpack"}),
+    "HEALTHCHECK": frozenset({"interval", "timeout", "start-period", "start-interval",
+                              "retries"}),
+}
+
+
+def _shell_quote_state(text: str, state: str = "") -> str:
+    """Scan ``text`` as shell words starting in quote ``state`` ("", "'" or '"'); return the
+    state at the end. A ``#`` starting a word (outside quotes) comments out the rest."""
+    i, n = 0, len(text)
+    prev_blank = True
+    while i < n:
+        ch = text[i]
+        if state == "'":
+            if ch == "'":
+                state = ""
+            i += 1
+            prev_blank = False
+            continue
+        if state == '"':
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == '"':
+                state = ""
+            i += 1
+            prev_blank = False
+            continue
+        if ch == "\\":
+            i += 2
+            prev_blank = False
+            continue
+        if ch in "'\"":
+            state = ch
+        elif ch == "#" and prev_blank:
+            return state
+        prev_blank = ch in " \t;&|()"
+        i += 1
+    return state
+
+
+def find_swallowed_lines(df: Dockerfile) -> None:
+    """Mark instructions that are the continuation of a string a RUN left open (MLD101)."""
+    src = df.source
+    instrs = df.instructions
+    for k, ins in enumerate(instrs):
+        if ins.swallowed or ins.keyword != "RUN" or ins.is_json or ins.heredocs:
+            continue
+        state = _shell_quote_state(ins.rest.value)
+        if not state:
+            continue
+        # follow the physical lines after the RUN until the string closes
+        close_line = None
+        line = ins.end_line + 1
+        last = src.line_count
+        while line <= last:
+            state = _shell_quote_state(src.line_text(line), state)
+            if not state:
+                close_line = line
+                break
+            line += 1
+        if close_line is None:
+            continue
+        swallowed = [j for j in instrs[k + 1:] if j.start_line <= close_line]
+        if not swallowed:
+            continue
+        for j in swallowed:
+            j.swallowed = True
+        df.unterminated_strings.append((ins, close_line))
+
+
+def _trailing_comment_at(text: str, json_form: bool) -> int | None:
+    """Index of a `#` preceded by whitespace, outside quotes and ``${...}``, or None."""
+    i, n = 0, len(text)
+    quote = ""
+    brace = 0
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+            i += 1
+            continue
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "$" and i + 1 < n and text[i + 1] == "{":
+            brace += 1
+            i += 2
+            continue
+        if ch == "}" and brace:
+            brace -= 1
+        elif ch in "'\"" and (json_form or True):
+            quote = ch
+        elif ch == "#" and not brace and i > 0 and text[i - 1] in " \t":
+            return i
+        i += 1
+    return None
+
+
+def find_trailing_comments(df: Dockerfile, reparse) -> None:
+    """Set ``trailing_comment`` on instructions with a ``  #`` inside their non-shell arguments
+    and re-read their arguments without it (``reparse(instr, text)``)."""
+    for ins in df.instructions:
+        if ins.swallowed or ins.heredocs:
+            continue
+        kw = ins.keyword
+        if kw in NON_SHELL or (kw in ("RUN", "CMD", "ENTRYPOINT", "HEALTHCHECK") and ins.is_json):
+            pos = _trailing_comment_at(ins.rest.value, ins.is_json)
+            if pos is None:
+                continue
+            ins.trailing_comment = pos
+            ins.buildkit_args = ins.args
+            saved_errors = len(df.errors)
+            reparse(ins, ins.effective_rest)
+            del df.errors[saved_errors:]
+
+
+def build_stages(df: Dockerfile) -> None:
+    """Fill ``df.preamble`` and ``df.stages`` (swallowed instructions excluded)."""
+    current: Stage | None = None
+    preamble: list[Instruction] = []
+    stages: list[Stage] = []
+    for ins in df.instructions:
+        if ins.swallowed:
+            continue
+        if ins.keyword == "FROM":
+            vals = ins.values
+            name = vals[2] if len(vals) >= 3 and vals[1].lower() == "as" else None
+            base = vals[0] if vals else None
+            current = Stage(index=len([s for s in stages if s.index >= 0]), name=name, from_=ins,
+                            base=base)
+            stages.append(current)
+        elif current is None:
+            preamble.append(ins)
+        else:
+            current.instructions.append(ins)
+    df.preamble = preamble
+    if any(i.keyword != "ARG" for i in preamble):
+        implicit = Stage(index=-1, name=None, from_=None, base=None, instructions=list(preamble))
+        stages.insert(0, implicit)
+    df.stages = stages
+
+
+def _err(df: Dockerfile, ins: Instruction, msg: str, span: Span | None = None) -> None:
+    df.errors.append(ParseError(msg, span or ins.keyword_span, ins))
+
+
+def check_instructions(df: Dockerfile) -> None:
+    """BuildKit's instruction checks as MLD001 errors (see module docs)."""
+    explained = {id(i) for i in df.instructions if i.swallowed or i.trailing_comment is not None}
+    for ins in df.instructions:
+        if id(ins) in explained:
+            continue
+        _check_one(df, ins, ins.keyword)
+        if ins.keyword == "ONBUILD" and ins.sub is not None:
+            sub = ins.sub
+            if sub.keyword in ("ONBUILD", "FROM", "MAINTAINER"):
+                _err(df, ins, f"{sub.keyword} isn't allowed as an ONBUILD trigger", sub.keyword_span)
+            else:
+                _check_one(df, sub, sub.keyword)
+        elif ins.keyword == "ONBUILD":
+            _err(df, ins, "ONBUILD requires at least one argument")
+
+
+def _check_one(df: Dockerfile, ins: Instruction, kw: str) -> None:
+    if kw not in KNOWN:
+        _err(df, ins, f"unknown instruction: {ins.keyword_text}")
+        return
+    allowed = ALLOWED_FLAGS.get(kw, frozenset())
+    for f in ins.flags:
+        if f.name.lower() not in allowed:
+            _err(df, ins, f"unknown flag: {f.name}", f.span)
+    n = len(ins.args)
+    heredoc_count = len(ins.heredocs)
+    if kw == "FROM":
+        if n not in (1, 3) or (n == 3 and ins.args[1].value.lower() != "as"):
+            _err(df, ins, "FROM requires either one or three arguments")
+    elif kw in ("RUN", "CMD", "ENTRYPOINT"):
+        if n == 0 and not ins.is_json and kw == "RUN":
+            _err(df, ins, f"{kw} requires at least one argument")
+    elif kw in ("COPY", "ADD"):
+        if n < 2 and not (heredoc_count and n >= 1):
+            _err(df, ins, f"{kw} requires at least two arguments, but only {n} provided")
+    elif kw in ("ENV", "LABEL", "ARG", "EXPOSE", "VOLUME"):
+        if n == 0:
+            _err(df, ins, f"{kw} requires at least one argument")
+    elif kw in ("USER", "WORKDIR", "STOPSIGNAL", "MAINTAINER"):
+        if n != 1:
+            _err(df, ins, f"{kw} requires exactly one argument")
+    elif kw == "SHELL":
+        if not ins.is_json:
+            _err(df, ins, "SHELL requires the arguments to be in JSON form")
+    elif kw == "HEALTHCHECK":
+        if n == 0:
+            _err(df, ins, "HEALTHCHECK requires an argument")
+        else:
+            typ = ins.args[0].value.upper()
+            if typ == "NONE":
+                if n > 1:
+                    _err(df, ins, "HEALTHCHECK NONE takes no arguments")
+            elif typ != "CMD":
+                _err(df, ins, f"Unknown type \"{ins.args[0].value}\" in HEALTHCHECK "
+                              "(try CMD)", ins.args[0].span)
+            elif n < 2:
+                _err(df, ins, "Missing command after HEALTHCHECK CMD")

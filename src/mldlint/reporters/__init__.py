@@ -1,0 +1,64 @@
+"""Reporters: turn the diagnostics of a whole run into text or a JSON document.
+
+Every reporter takes a :class:`Report` (what the run found) and writes to a stream. Reporters
+import their heavy dependencies (rich) lazily, so ``mldlint --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Diagnostic
+    from ..source import SourceFile
+
+FORMATS = ("text", "json")
+
+
+@dataclass
+class Report:
+    """The outcome of a run.
+
+    Attributes:
+        files: paths of the files that were linted (readable ones), in order.
+        diagnostics: every finding of every file.
+        unreadable: ``(path, reason)`` of paths that could not be read as text.
+        sources: path -> :class:`SourceFile` (for code frames).
+    """
+
+    files: list[str] = field(default_factory=list)
+    diagnostics: list["Diagnostic"] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    sources: dict[str, "SourceFile"] = field(default_factory=dict)
+
+    def sorted_diagnostics(self) -> list["Diagnostic"]:
+        """Sorted by path, line, column, rule."""
+        return sorted(self.diagnostics, key=lambda d: (d.path, d.line, d.column, d.rule))
+
+    def by_severity(self) -> dict[str, int]:
+        counts = {"error": 0, "warning": 0, "info": 0}
+        for d in self.diagnostics:
+            counts[d.severity] = counts.get(d.severity, 0) + 1
+        return counts
+
+    @property
+    def fixable(self) -> int:
+        """Findings whose fix ``--fix`` applies (applicability ``safe``)."""
+        return sum(1 for d in self.diagnostics if d.fix is not None
+                   and d.fix.applicability == "safe")
+
+
+def display_path(path: str) -> str:
+    """A path as shown to the user: relative to the current folder when it is inside it,
+    otherwise as given. ``-`` (stdin) and other relative paths are kept."""
+    if path == "-" or not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return path
+    return rel
