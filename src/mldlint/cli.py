@@ -1,0 +1,341 @@
+"""The ``mldlint`` command: ``check`` (the default work), ``rules`` and ``explain``.
+
+Exit codes (DESIGN.md "Outputs and exit codes"):
+
+* 0: nothing at or above the ``--fail-on`` threshold;
+* 1: findings at or above it;
+* 2: usage or configuration error, or a path that cannot be read as text (missing, unreadable,
+  binary); wins over 1. The other files are still linted and reported;
+* 3: internal error (a bug): one line on stderr, the traceback only with ``MLDLINT_DEBUG`` set.
+
+Start-up time matters (pre-commit runs this on every commit): this module imports only click at
+import time; the engine, parser, rules, registry and rich are imported when a command needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+
+import click
+
+from . import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import Diagnostic
+    from .reporters import Report
+    from .source import SourceFile
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+FAIL_ON = ("error", "warning", "info", "never")
+#: run files in a process pool only from this many files on (a pool costs start-up time).
+PARALLEL_MIN_FILES = 16
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ---------------------------------------------------------------------- error handling
+def _internal_error(exc: BaseException) -> None:
+    """Report an unexpected exception as a bug and exit 3."""
+    if os.environ.get("MLDLINT_DEBUG"):
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    detail = str(exc).strip().splitlines()
+    msg = f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
+    click.echo(f"mldlint: internal error (this is a bug in mldlint, please report it): {msg}"
+               " (set MLDLINT_DEBUG=1 for the traceback)", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+def _guarded(fn: F) -> F:
+    """Turn any unexpected exception of a command into exit code 3 (click's own exceptions and
+    ``SystemExit`` pass through)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+                SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            _internal_error(exc)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _split(values: Iterable[str] | None) -> list[str]:
+    """``("MLD1,MLD2", "packages")`` -> ``["MLD1", "MLD2", "packages"]``."""
+    out: list[str] = []
+    for v in values or ():
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+# ---------------------------------------------------------------------- the group
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="mldlint",
+                      message="%(prog)s %(version)s")
+def cli() -> None:
+    """mldlint: a Dockerfile linter and optimizer for machine-learning images."""
+
+
+# ---------------------------------------------------------------------- check
+def _metas() -> dict[str, Any]:
+    from .engine import load_metas
+
+    return load_metas()
+
+
+def _select(select: list[str] | None, ignore: list[str], extend_select: list[str],
+            metas: dict[str, Any]) -> set[str]:
+    from . import registry
+
+    try:
+        return set(registry.select(select, ignore, extend_select, metas))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return click.get_binary_stream("stdin").read()
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _lint_one(args: tuple["SourceFile", set[str], str | None]) -> list["Diagnostic"]:
+    """Worker of the process pool (top level, so it pickles)."""
+    from .engine import lint_source
+
+    source, selected, context = args
+    return lint_source(source, selected, context)
+
+
+def _lint_all(items: list[tuple["SourceFile", set[str], str | None]],
+              jobs: int) -> list[list["Diagnostic"]]:
+    """Lint every file, in a process pool when there are many; results keep the input order."""
+    if jobs > 1 and len(items) >= PARALLEL_MIN_FILES:
+        import concurrent.futures as cf
+
+        try:
+            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(items))) as pool:
+                return list(pool.map(_lint_one, items, chunksize=4))
+        except (OSError, cf.process.BrokenProcessPool):  # no processes here: run serially
+            pass
+    return [_lint_one(item) for item in items]
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--select", multiple=True, metavar="RULES",
+              help="Rules to run instead of the defaults: IDs, names, categories, prefixes or "
+                   "ALL (comma-separated, repeatable).")
+@click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run.")
+@click.option("--extend-select", multiple=True, metavar="RULES",
+              help="Rules to run on top of the selection (e.g. off-by-default rules).")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True,
+              help="Lowest severity that makes the exit code 1.")
+@click.option("--no-color", is_flag=True, help="Never colour the text output.")
+@click.option("--show-source", is_flag=True, help="Show the source lines under each finding.")
+@click.option("--context", "context_dir", type=click.Path(exists=True, file_okay=False),
+              help="Build context folder (default: each Dockerfile's folder; none for stdin).")
+@click.option("--stdin-filename", default="-", show_default=True,
+              help="Name to report for the file read from stdin ('-' as PATH).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
+              help="Files linted in parallel (0 = number of CPUs).")
+@_guarded
+def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
+          extend_select: tuple[str, ...], fail_on: str, no_color: bool, show_source: bool,
+          context_dir: str | None, stdin_filename: str, jobs: int) -> None:
+    """Lint Dockerfiles (PATHs: files, folders, or - for stdin; default: the current folder)."""
+    from .discovery import discover
+    from .reporters import Report, display_path
+    from .reporters.text import write_unreadable
+    from .source import BinaryFileError, SourceFile
+
+    metas = _metas()
+    selected = _select(_split(select) if select else None, _split(ignore),
+                       _split(extend_select), metas)
+
+    err = click.get_text_stream("stderr")
+    report = Report()
+    targets = list(paths) or ["."]
+
+    # which files, in which order (stdin first, then the sorted discovered files)
+    files: list[str] = []
+    seen: set[str] = set()
+    stdin_wanted = False
+    for target in targets:
+        if target == "-":
+            stdin_wanted = True
+            continue
+        found, problems = discover([target])
+        for path, reason in problems:
+            report.unreadable.append((display_path(path), reason))
+        if not found and not problems and os.path.isdir(target):
+            click.echo(f"mldlint: note: no Dockerfiles found in {target}", err=True)
+        for f in found:
+            if f not in seen:
+                seen.add(f)
+                files.append(f)
+    files.sort()
+    if stdin_wanted:
+        files.insert(0, "-")
+
+    items: list[tuple[SourceFile, set[str], str | None]] = []
+    for path in files:
+        shown = stdin_filename if path == "-" else display_path(path)
+        try:
+            data = _read(path)
+            source = SourceFile.from_bytes(data, path=shown)
+        except OSError as exc:
+            report.unreadable.append((shown, exc.strerror or str(exc)))
+            continue
+        except BinaryFileError as exc:
+            report.unreadable.append((shown, str(exc)))
+            continue
+        if context_dir is not None:
+            context = context_dir
+        elif path == "-":
+            context = None
+        else:
+            context = os.path.dirname(path) or "."
+        report.files.append(shown)
+        report.sources[shown] = source
+        items.append((source, selected, context))
+
+    for path, reason in report.unreadable:
+        write_unreadable(path, reason, err)
+
+    for diags in _lint_all(items, jobs or (os.cpu_count() or 1)):
+        report.diagnostics.extend(diags)
+
+    out = click.get_text_stream("stdout")
+    if fmt == "json":
+        from .reporters import json as json_reporter
+
+        json_reporter.write(report, out)
+    else:
+        from .reporters import text as text_reporter
+
+        text_reporter.write(report, out, color=text_reporter.use_color(out, no_color),
+                            show_source=show_source)
+    out.flush()
+    sys.exit(exit_code(report, fail_on))
+
+
+def exit_code(report: "Report", fail_on: str) -> int:
+    """2 when a path could not be read, else 1 when a finding is at or above ``fail_on``,
+    else 0."""
+    if report.unreadable:
+        return EXIT_USAGE
+    if fail_on == "never":
+        return EXIT_OK
+    from .engine import SEVERITY_RANK
+
+    threshold = SEVERITY_RANK[fail_on]
+    if any(SEVERITY_RANK.get(d.severity, 2) >= threshold for d in report.diagnostics):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- rules / explain
+def _implemented(metas: dict[str, Any]) -> list[Any]:
+    """The metadata of the implemented rules, sorted by ID."""
+    from . import registry
+
+    impl = registry.implemented()
+    if isinstance(impl, dict):
+        impl = impl.values()
+    out = [metas[x] if isinstance(x, str) else x for x in impl
+           if not isinstance(x, str) or x in metas]
+    return sorted(out, key=lambda m: m.id)
+
+
+def _fix_text(fix: Any) -> str:
+    if not fix:
+        return "-"
+    if isinstance(fix, str):
+        return fix
+    return ",".join(str(f) for f in fix)
+
+
+@cli.command("rules")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_guarded
+def rules_cmd(fmt: str) -> None:
+    """List the implemented rules."""
+    metas = _metas()
+    implemented = _implemented(metas)
+    if fmt == "json":
+        import json
+
+        from .docs import rule_as_json
+
+        click.echo(json.dumps([rule_as_json(m) for m in implemented], indent=2))
+        return
+    header = ("ID", "NAME", "SEVERITY", "CATEGORY", "FIX", "DEFAULT", "TITLE")
+    rows = [header] + [
+        (m.id, m.name, m.severity, m.category, _fix_text(getattr(m, "fix", None)),
+         "yes" if getattr(m, "default_enabled", True) else "no", getattr(m, "title", ""))
+        for m in implemented]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    for r in rows:
+        cells = [c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]
+        click.echo("  ".join(cells).rstrip())
+
+
+def find_meta(query: str, metas: dict[str, Any]) -> Any | None:
+    """The rule whose ID or name is ``query`` (case-insensitive)."""
+    q = query.strip()
+    if q.upper() in metas:
+        return metas[q.upper()]
+    for m in metas.values():
+        if m.name.lower() == q.lower():
+            return m
+    return None
+
+
+@cli.command()
+@click.argument("rule")
+@_guarded
+def explain(rule: str) -> None:
+    """Explain a rule (ID such as MLD303, or name such as pip-no-cache-dir)."""
+    metas = _metas()
+    meta = find_meta(rule, metas)
+    if meta is None:
+        raise click.UsageError(f"unknown rule {rule!r} (see 'mldlint rules')")
+    from .docs import explain_text
+
+    click.echo(explain_text(meta).rstrip("\n"))
+
+
+# ---------------------------------------------------------------------- entry point
+def _tolerant_streams() -> None:
+    """Let text with undecodable bytes (kept as lone surrogates) reach the terminal."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            enc = (stream.encoding or "").lower().replace("-", "")
+            stream.reconfigure(errors="surrogateescape" if enc == "utf8" else "backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (``mldlint``, ``python -m mldlint``)."""
+    _tolerant_streams()
+    try:
+        cli.main(args=argv, prog_name="mldlint")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - anything click did not handle
+        _internal_error(exc)
