@@ -102,7 +102,7 @@ def _select(select: list[str] | None, ignore: list[str], extend_select: list[str
 
 def _read(path: str) -> bytes:
     if path == "-":
-        return click.get_binary_stream("stdin").read()
+        return sys.stdin.buffer.read()
     with open(path, "rb") as fh:
         return fh.read()
 
@@ -163,7 +163,7 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
     selected = _select(_split(select) if select else None, _split(ignore),
                        _split(extend_select), metas)
 
-    err = click.get_text_stream("stderr")
+    err = sys.stderr
     report = Report()
     targets = list(paths) or ["."]
 
@@ -216,7 +216,7 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
     for diags in _lint_all(items, jobs or (os.cpu_count() or 1)):
         report.diagnostics.extend(diags)
 
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "json":
         from .reporters import json as json_reporter
 
