@@ -1,0 +1,3 @@
+"""Rules: base_image."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Rules: layers."""
+
+from __future__ import annotations

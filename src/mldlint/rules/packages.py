@@ -1,0 +1,3 @@
+"""Rules: packages."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Rules: runtime."""
+
+from __future__ import annotations

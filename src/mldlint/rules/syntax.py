@@ -1,0 +1,3 @@
+"""Rules: syntax."""
+
+from __future__ import annotations
