@@ -210,7 +210,9 @@ def _validate(filename: str, data: Any) -> RuleMeta:
     category = data["category"]
     if category not in CATEGORIES.values():
         raise bad(f"category {category!r} not one of {', '.join(CATEGORIES.values())}")
-    expected_cat = CATEGORIES[int(rid[3])]
+    expected_cat = CATEGORIES.get(int(rid[3]))
+    if expected_cat is None:
+        raise bad(f"id {rid}: hundreds digit {rid[3]} is not a category")
     if category != expected_cat:
         raise bad(f"category {category!r} does not match the ID (expected {expected_cat!r})")
     fix = data["fix"]
