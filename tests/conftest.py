@@ -23,8 +23,16 @@ def _unpack(dest: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def dataset_files(tmp_path_factory) -> list[Path]:
-    """Every Dockerfile of ../shared/datasets/, unpacked into a temporary folder."""
+def dataset_dir(tmp_path_factory) -> Path:
+    """A temporary folder holding both archives of ../shared/datasets/, unpacked."""
     if not DATASETS.exists():
         pytest.skip("../shared/datasets is not there")
-    return _unpack(tmp_path_factory.mktemp("datasets"))
+    dest = tmp_path_factory.mktemp("datasets")
+    _unpack(dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def dataset_files(dataset_dir) -> list[Path]:
+    """Every Dockerfile of ../shared/datasets/ (in :func:`dataset_dir`)."""
+    return sorted(p for p in dataset_dir.rglob("*") if p.is_file() and p.name != "README.md")
