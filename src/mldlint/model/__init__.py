@@ -184,6 +184,26 @@ class StageModel:
                     return True
         return False
 
+    @property
+    def cuda(self):
+        """The :class:`~mldlint.model.ml.CudaProvision` of the base image, or ``None``."""
+        from .ml import stage_cuda
+
+        return stage_cuda(self)
+
+    def frameworks(self):
+        """ML framework pip installs in the lineage
+        (:class:`~mldlint.model.ml.FrameworkInstall`, oldest first)."""
+        from .ml import framework_installs
+
+        return framework_installs(self)
+
+    def gpu_signals(self) -> list[str]:
+        """Reasons to believe the image targets a GPU (see :func:`mldlint.model.ml.gpu_signals`)."""
+        from .ml import gpu_signals
+
+        return gpu_signals(self)
+
     def has_program(self, program: str) -> bool | None:
         """True when the image provably has ``program``, False when it provably lacks it,
         ``None`` when unknown."""

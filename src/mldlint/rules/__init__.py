@@ -1,4 +1,14 @@
 """The rule modules. Importing this package registers every check in
-:data:`mldlint.rules.base.CHECKS` (one module per category)."""
+:data:`mldlint.rules.base.CHECKS` (one module per category or tight family)."""
 
-from . import base_image, layers, packages, runtime, security, syntax  # noqa: F401
+from . import (  # noqa: F401
+    base_image,
+    layers,
+    ml_cuda,
+    ml_images,
+    packages,
+    python_env,
+    runtime,
+    security,
+    syntax,
+)
