@@ -1,3 +1,218 @@
 """Rules: security."""
 
 from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from ..model.expand import expand
+from ..parser.nodes import Span
+from .base import Violation, rule
+
+# --------------------------------------------------------------------------- MLD501 runs-as-root
+
+#: knowledge-base families whose images have no shell and usually hold one static binary
+_NO_SHELL_FAMILIES = frozenset({"scratch", "distroless"})
+#: programs that drop privileges when the container starts (the entrypoint runs them as root on
+#: purpose, then execs the server as an unprivileged user)
+_PRIV_DROP = frozenset({"gosu", "su-exec", "setpriv", "runuser", "chpst", "s6-setuidgid"})
+
+
+def _is_root(user: str) -> bool:
+    """Whether a USER value (``name``, ``uid``, ``name:group``) names root."""
+    name = user.strip().split(":", 1)[0].strip()
+    return name in ("root", "0")
+
+
+def _last_user(sm):
+    """``(instruction, step)`` of the last USER in ``sm``'s lineage (own stage first), or
+    ``None``."""
+    for st in sm.lineage():
+        for step in reversed(st.steps):
+            ins = step.instruction
+            if ins.keyword == "USER" and not ins.swallowed and ins.args:
+                return ins, step
+    return None
+
+
+def _drops_privileges(sm) -> bool:
+    """Whether the image drops root at start-up: a privilege-dropping program (gosu, su-exec,
+    setpriv...) is installed or copied in the lineage or wraps the CMD/ENTRYPOINT."""
+    from ..model import entrypoint_script
+
+    for ins in (sm.entrypoint, sm.cmd):
+        if ins is None:
+            continue
+        script = entrypoint_script(ins)
+        for c in (script.commands if script is not None else []):
+            words = [w.value or "" for w in c.full_argv or c.argv]
+            if any(w.rsplit("/", 1)[-1] in _PRIV_DROP for w in words) or \
+                    any(w in _PRIV_DROP for w in c.wrappers):
+                return True
+    for prog in ("gosu", "su-exec"):
+        if sm.installs_program(prog):
+            return True
+    for step in sm.all_runs():
+        for c in step.commands:
+            if any((w.value or "").rsplit("/", 1)[-1].startswith(("gosu", "su-exec"))
+                   for w in c.argv):
+                return True
+    return False
+
+
+@rule("MLD501")
+def runs_as_root(df, model, ctx) -> Iterator[Violation]:
+    """The final stage runs as root: no USER (and no non-root user from its base) or a last
+    USER of root/0."""
+    sm = model.final
+    if sm is None:
+        return
+    last = _last_user(sm)
+    if last is not None:
+        ins, step = last
+        value, complete = expand(ins.args[0].value, step.env)
+        if not complete or not value.strip() or not _is_root(value):
+            return  # a non-root user, or one we cannot resolve
+        if _drops_privileges(sm):
+            return
+        yield Violation(
+            Span(ins.keyword_span.start, ins.args[0].span.end),
+            f"the last USER of the final stage is {value.strip()!r}, so the container runs as "
+            "root; switch to an unprivileged user with a numeric UID (e.g. USER 10001) after the "
+            "steps that need root")
+        return
+    # no USER anywhere in the lineage
+    if sm.stage.from_ is None:
+        return  # a fragment: its base is unknown
+    bottom = sm.lineage()[-1]
+    if bottom.stage.from_ is None or not bottom.base_complete:
+        return  # FROM ${BASE} with no default: the base may set a user
+    base_word = (bottom.stage.base or "").strip().lower()
+    if base_word == "scratch":
+        return
+    facts = sm.facts
+    if facts is not None and (facts.user or facts.family in _NO_SHELL_FAMILIES):
+        return
+    if sm.user and not _is_root(sm.user):
+        return
+    if _drops_privileges(sm):
+        return
+    fr = sm.stage.from_
+    end = fr.args[0].span.end if fr.args else fr.keyword_span.end
+    image = bottom.base.raw if bottom.base is not None else (bottom.stage.base or "its base")
+    yield Violation(
+        Span(fr.keyword_span.start, end),
+        f"the final stage has no USER and {image} runs as root by default, so the container "
+        "runs as root; add a user with a numeric UID (RUN useradd --create-home --uid 10001 app) "
+        "and USER 10001 before CMD/ENTRYPOINT")
+
+
+# ------------------------------------------------------------------ MLD502 secret-in-arg-or-env
+
+_SECRET_WORDS = frozenset({"TOKEN", "SECRET", "PASSWORD", "PASSWD", "APIKEY", "CREDENTIAL",
+                           "CREDENTIALS"})
+_SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"),
+                           ("AUTH", "TOKEN")})
+#: words that make a name point at a secret (or describe one) rather than hold it; the RULES.md
+#: list plus plurals and the size/limit words of ML servers (MAX_TOKEN_LENGTH, TOKEN_LIMIT)
+_EXCLUDE_WORDS = frozenset({
+    "PUBLIC", "FILE", "FILES", "PATH", "PATHS", "DIR", "DIRS", "URL", "URLS", "VERSION", "MODE",
+    "ENABLE", "ENABLED", "DISABLE", "DISABLED", "TYPE", "SHA", "SUM", "HASH", "COMMIT",
+    "REVISION", "DIGEST", "MAX", "MIN", "LEN", "LENGTH", "LIMIT", "SIZE", "COUNT", "NUM",
+})
+_EMPTY_LIKE = frozenset({"", "none", "null", "false", "true", "0", "1", "no", "yes", "off",
+                         "on"})
+#: prefixes of well-known credential formats, each followed by a long token-like tail
+_CREDENTIAL_PREFIX = re.compile(r"hf_|sk-|ghp_|gho_|ghs_|github_pat_|AKIA|xox[abprs]-")
+_CREDENTIAL_VALUE = re.compile(rf"(?:{_CREDENTIAL_PREFIX.pattern})[A-Za-z0-9_\-]{{16,}}$")
+#: splits a name into words: at ``_``/``-``/``.``, and at case changes (``hfToken``,
+#: ``HFToken`` -> ``HF Token``)
+_WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def name_words(name: str) -> list[str]:
+    """The upper-cased words of a variable name: split at ``_``, ``-`` and ``.``, and at
+    lower-to-upper case changes in camelCase names (``hfApiKey`` -> ``HF API KEY``).
+
+    An all-upper or all-lower part is one word (``TOKENIZERS`` stays one word)."""
+    out = []
+    for part in re.split(r"[_\-.]+", name):
+        if not part:
+            continue
+        if part.isupper() or part.islower() or part.upper() == part:
+            out.append(part.upper())
+        else:
+            out.extend(w.upper() for w in _WORD_RE.findall(part))
+    return out
+
+
+def secret_name(name: str) -> bool:
+    """Whether a variable name says it holds a secret (see MLD502's rationale)."""
+    words = name_words(name)
+    if any(w in _EXCLUDE_WORDS for w in words):
+        return False
+    if any(w in _SECRET_WORDS for w in words):
+        return True
+    return any((a, b) in _SECRET_PAIRS for a, b in zip(words, words[1:]))
+
+
+def _harmless_value(value: str) -> bool:
+    """Literal values that cannot be a secret: empty-like, boolean, or a filesystem path."""
+    v = value.strip()
+    if v.lower() in _EMPTY_LIKE:
+        return True
+    return v.startswith(("/", "./", "../", "~/"))
+
+
+def _arg_name_span(arg, name: str) -> Span:
+    return Span(arg.span.start, arg.span.start + len(name)) \
+        if arg.span.end - arg.span.start >= len(name) else arg.span
+
+
+def _strip_quotes(v: str) -> str:
+    """A value with its shell-style quotes removed (enough to judge what it holds)."""
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "'\"":
+        return v[1:-1]
+    return v.replace('"', "").replace("'", "")
+
+
+def _declarations(df):
+    """``(keyword, name, name_span, value)`` of every ARG and ENV, in the preamble and in every
+    stage (``value`` is ``None`` for an ARG without a default, else the text as written with
+    quotes removed). BuildKit reports ``ARG A=1`` as one argument and ``ENV A=1`` as two."""
+    for ins in df.instructions:
+        if ins.swallowed or ins.keyword not in ("ARG", "ENV"):
+            continue
+        if ins.keyword == "ARG":
+            for arg in ins.args:
+                name, eq, val = arg.value.partition("=")
+                yield "ARG", name, _arg_name_span(arg, name), (_strip_quotes(val) if eq else None)
+        else:
+            for i in range(0, len(ins.args) - 1, 2):
+                key, val = ins.args[i], ins.args[i + 1]
+                yield "ENV", key.value, key.span, _strip_quotes(val.value)
+
+
+@rule("MLD502")
+def secret_in_arg_or_env(df, model, ctx) -> Iterator[Violation]:
+    """An ARG or ENV that carries a secret (by its name or by a credential-like literal
+    value)."""
+    for kw, name, span, val in _declarations(df):
+        literal = val is not None and "$" not in val
+        where = ("build arguments are recorded in the image history" if kw == "ARG"
+                 else "ENV values are stored in the image config, readable with docker inspect")
+        sid = name.lower()
+        suggestion = (f"pass it with RUN --mount=type=secret,id={sid},env={name} ... "
+                      f"(docker build --secret id={sid},env={name})")
+        if secret_name(name):
+            if val is not None and val.strip() == "" and kw == "ARG":
+                pass  # `ARG TOKEN=` waits for --build-arg exactly like `ARG TOKEN`
+            elif literal and _harmless_value(val):
+                continue
+            yield Violation(span, f"{kw} {name} holds a secret: {where}; {suggestion}")
+        elif literal:
+            m = _CREDENTIAL_VALUE.match(val.strip())
+            if m and "/" not in val:
+                prefix = _CREDENTIAL_PREFIX.match(val.strip()).group(0)
+                yield Violation(span, f"the value of {kw} {name} looks like a credential "
+                                      f"(it starts with {prefix!r}): {where}; {suggestion}")
