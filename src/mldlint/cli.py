@@ -149,16 +149,27 @@ def _lint_all(items: list[tuple["SourceFile", set[str], str | None]],
               help="Name to report for the file read from stdin ('-' as PATH).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0,
               help="Files linted in parallel (0 = number of CPUs).")
+@click.option("--fix", is_flag=True,
+              help="Apply safe fixes in place (stdin: print the fixed text to stdout).")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix or --diff, also apply unsafe fixes.")
+@click.option("--diff", is_flag=True,
+              help="Print the fixes as a unified diff instead of writing them; exit 1 when "
+                   "anything would change.")
+@click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied per file.")
 @_guarded
 def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fail_on: str, no_color: bool, show_source: bool,
-          context_dir: str | None, stdin_filename: str, jobs: int) -> None:
+          context_dir: str | None, stdin_filename: str, jobs: int, fix: bool = False,
+          unsafe_fixes: bool = False, diff: bool = False, show_fixes: bool = False) -> None:
     """Lint Dockerfiles (PATHs: files, folders, or - for stdin; default: the current folder)."""
     from .discovery import discover
     from .reporters import Report, display_path
     from .reporters.text import write_unreadable
     from .source import BinaryFileError, SourceFile
 
+    if unsafe_fixes and not (fix or diff):
+        raise click.UsageError("--unsafe-fixes needs --fix or --diff")
     metas = _metas()
     selected = _select(_split(select) if select else None, _split(ignore),
                        _split(extend_select), metas)
@@ -189,6 +200,7 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         files.insert(0, "-")
 
     items: list[tuple[SourceFile, set[str], str | None]] = []
+    origins: list[str] = []  # the path each item was read from ("-" for stdin), for --fix
     for path in files:
         shown = stdin_filename if path == "-" else display_path(path)
         try:
@@ -209,14 +221,27 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         report.files.append(shown)
         report.sources[shown] = source
         items.append((source, selected, context))
+        origins.append(path)
 
     for path, reason in report.unreadable:
         write_unreadable(path, reason, err)
 
-    for diags in _lint_all(items, jobs or (os.cpu_count() or 1)):
-        report.diagnostics.extend(diags)
+    if fix or diff:
+        outcome = _fix_all(items, origins, report, unsafe=unsafe_fixes, diff=diff)
+        if diff:
+            from .reporters.text import would_fix_line
+
+            click.echo(would_fix_line(outcome.applied, outcome.changed_files), err=True)
+            sys.exit(EXIT_USAGE if report.unreadable or outcome.write_failed
+                     else EXIT_FINDINGS if outcome.changed_files else EXIT_OK)
+    else:
+        outcome = None
+        for diags in _lint_all(items, jobs or (os.cpu_count() or 1)):
+            report.diagnostics.extend(diags)
 
     out = sys.stdout
+    if outcome is not None and outcome.stdin_fixed:
+        out = sys.stderr  # stdout holds the fixed text
     if fmt == "json":
         from .reporters import json as json_reporter
 
@@ -225,9 +250,114 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         from .reporters import text as text_reporter
 
         text_reporter.write(report, out, color=text_reporter.use_color(out, no_color),
-                            show_source=show_source)
+                            show_source=show_source,
+                            fixes=outcome.applied if outcome is not None else None,
+                            written=outcome.written if outcome is not None else None,
+                            show_fixes=show_fixes)
+    if fmt != "text" and outcome is not None and show_fixes:
+        from .reporters.text import write_fixes
+
+        write_fixes(outcome.applied, outcome.written, sys.stderr)
     out.flush()
-    sys.exit(exit_code(report, fail_on))
+    code = exit_code(report, fail_on)
+    if outcome is not None and outcome.write_failed:
+        code = EXIT_USAGE
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------------- --fix / --diff
+class _FixOutcome:
+    """What ``--fix``/``--diff`` did over the run."""
+
+    def __init__(self) -> None:
+        #: shown path -> ``(rule, title)`` of the applied fixes.
+        self.applied: dict[str, list[tuple[str, str]]] = {}
+        #: shown path of a Dockerfile -> ``(path, rules)`` of the second files its fixes wrote.
+        self.written: dict[str, list[tuple[str, list[str]]]] = {}
+        self.changed_files = 0
+        self.write_failed = False
+        self.stdin_fixed = False
+
+
+def _fix_all(items: list[tuple["SourceFile", set[str], str | None]], origins: list[str],
+             report: "Report", *, unsafe: bool, diff: bool) -> _FixOutcome:
+    """Fix every file (serially: files of one build context may write the same
+    ``.dockerignore``), write the results (or print a diff) and put the findings that are left
+    into ``report``. Guard trips and refused fixes are reported on stderr."""
+    from .engine import lint_source
+    from .fixer import fix_source, unified_diff, write_atomic
+    from .reporters import display_path
+    from .source import SourceFile
+
+    outcome = _FixOutcome()
+    err = sys.stderr
+
+    def emit_bytes(data: bytes) -> None:
+        sys.stdout.flush()
+        buf = getattr(sys.stdout, "buffer", None)
+        if buf is not None:
+            buf.write(data)
+            buf.flush()
+        else:  # pragma: no cover - a text-only stream
+            sys.stdout.write(data.decode("utf-8", "replace"))
+
+    def emit(text: str) -> None:  # as bytes: the text may hold undecodable bytes
+        emit_bytes(text.encode("utf-8", "surrogateescape"))
+
+    for (source, selected, context), origin in zip(items, origins):
+        result = fix_source(source, selected, context, unsafe)
+        shown = source.path
+        if result.guard_tripped:
+            err.write(f"{shown}: warning: fixes not applied, file left unchanged: "
+                      f"{result.guard_tripped}\n")
+        for rule_id, title, reason in result.refused:
+            err.write(f"{shown}: warning: fix of {rule_id} ({title}) not applied: {reason}\n")
+        diags = result.diagnostics
+        changed = result.changed(source)
+        if changed:
+            outcome.changed_files += 1
+        if diff:
+            emit(unified_diff(shown, source.text, result.text))
+            for change in result.other_files:
+                emit(unified_diff(display_path(change.path),
+                                  change.before.decode("utf-8", "surrogateescape"),
+                                  change.after.decode("utf-8", "surrogateescape")))
+            if result.applied:
+                outcome.applied[shown] = list(result.applied)
+            report.diagnostics.extend(diags)
+            continue
+        fixed_source = SourceFile(path=shown, text=result.text, bom=source.bom,
+                                  encoding=source.encoding)
+        applied = list(result.applied)
+        ok = True
+        if origin == "-":
+            outcome.stdin_fixed = True
+            emit_bytes(fixed_source.encode())
+        elif result.text != source.text:
+            try:
+                write_atomic(origin, fixed_source.encode(), expected=source.encode())
+            except OSError as exc:
+                err.write(f"{shown}: error: cannot write the fixed file: {exc}\n")
+                outcome.write_failed = ok = False
+                applied, diags, fixed_source = [], lint_source(source, selected, context), source
+        wrote_other = False
+        for change in result.other_files if ok else ():
+            try:
+                if write_atomic(change.path, change.after,
+                                expected=change.before if change.existed else None):
+                    wrote_other = True
+                    outcome.written.setdefault(shown, []).append(
+                        (display_path(change.path), change.rules))
+            except OSError as exc:
+                err.write(f"{display_path(change.path)}: error: cannot write: {exc}\n")
+                outcome.write_failed = True
+        if wrote_other:  # rules read the build context from disk: look again
+            diags = lint_source(fixed_source, selected, context)
+        if applied:
+            outcome.applied[shown] = applied
+        report.sources[shown] = fixed_source
+        report.diagnostics.extend(diags)
+    return outcome
 
 
 def exit_code(report: "Report", fail_on: str) -> int:

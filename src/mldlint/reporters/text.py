@@ -11,7 +11,7 @@ line. Colour (rich) only when asked to; rich is imported only then.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Mapping, TextIO
 
 from . import Report
 
@@ -53,7 +53,13 @@ def summary_line(report: Report) -> str:
                 f"{_plural(sev['warning'], 'warning')}, {sev['info']} info) "
                 f"in {_plural(files, 'file')}")
         fixable = report.fixable
-        line += f"; {fixable} fixable with --fix." if fixable else "."
+        unsafe = sum(1 for d in report.diagnostics
+                     if d.fix is not None and d.fix.applicability == "unsafe" and d.fix.edits)
+        line += f"; {fixable} fixable with --fix" if fixable else ""
+        if unsafe:
+            line += (f" ({unsafe} more with --unsafe-fixes)" if fixable
+                     else f"; {unsafe} fixable with --fix --unsafe-fixes")
+        line += "."
     if report.unreadable:
         line += f" {_plural(len(report.unreadable), 'path')} could not be read."
     return line
@@ -94,23 +100,77 @@ def code_frame(source: "SourceFile", d: "Diagnostic") -> list[tuple[str, str]]:
     return rows
 
 
+def fixed_line(fixes: "Mapping[str, list[tuple[str, str]]]") -> str:
+    """``Fixed 3 problems in 2 files.`` (after ``--fix``)."""
+    n = sum(len(v) for v in fixes.values())
+    return f"Fixed {_plural(n, 'problem')} in {_plural(len(fixes), 'file')}."
+
+
+def would_fix_line(fixes: "Mapping[str, list[tuple[str, str]]]", changed_files: int) -> str:
+    """``Would fix 3 problems in 2 files.`` or ``No fixes available.`` (after ``--diff``)."""
+    n = sum(len(v) for v in fixes.values())
+    if not n and not changed_files:
+        return "No fixes available."
+    return f"Would fix {_plural(n, 'problem')} in {_plural(changed_files, 'file')}."
+
+
+def write_fixes(fixes: "Mapping[str, list[tuple[str, str]]]",
+                written: "Mapping[str, list[tuple[str, list[str]]]] | None",
+                stream: TextIO) -> None:
+    """The ``--show-fixes`` listing: per file, how many times each rule's fix applied::
+
+        Applied fixes:
+          Dockerfile:
+            2 x MLD310 Add --no-cache-dir
+            wrote .dockerignore (MLD405)
+    """
+    written = written or {}
+    paths = sorted(set(fixes) | set(written))
+    if not paths:
+        return
+    stream.write("Applied fixes:\n")
+    for path in paths:
+        stream.write(f"  {path}:\n")
+        counts: dict[tuple[str, str], int] = {}
+        for item in fixes.get(path, ()):
+            counts[item] = counts.get(item, 0) + 1
+        for (rule_id, title), n in sorted(counts.items()):
+            stream.write(f"    {n} x {rule_id} {title}\n")
+        for other, rules in written.get(path, ()):
+            stream.write(f"    wrote {other} ({', '.join(rules)})\n")
+
+
 def write(report: Report, stream: TextIO, *, color: bool = False,
-          show_source: bool = False) -> None:
-    """Write every finding (sorted by path, line, column, rule) and the summary line."""
+          show_source: bool = False,
+          fixes: "Mapping[str, list[tuple[str, str]]] | None" = None,
+          written: "Mapping[str, list[tuple[str, list[str]]]] | None" = None,
+          show_fixes: bool = False) -> None:
+    """Write every finding (sorted by path, line, column, rule) and the summary line.
+
+    After ``--fix`` (``fixes`` given: shown path -> ``(rule, title)`` of the applied fixes) the
+    findings are those left, ``--show-fixes`` lists the applied fixes, and a ``Fixed N
+    problems in M files.`` line precedes the summary when anything was fixed."""
     diagnostics = report.sorted_diagnostics()
     if color:
-        _write_rich(report, diagnostics, stream, show_source)
+        _write_rich(report, diagnostics, stream, show_source, fixes, written, show_fixes)
         return
     for d in diagnostics:
         stream.write(format_diagnostic(d) + "\n")
         if show_source and d.path in report.sources:
             for gutter, text in code_frame(report.sources[d.path], d):
                 stream.write(gutter + text + "\n")
+    if show_fixes and fixes is not None:
+        write_fixes(fixes, written, stream)
+    if fixes:
+        stream.write(fixed_line(fixes) + "\n")
     stream.write(summary_line(report) + "\n")
 
 
 def _write_rich(report: Report, diagnostics: list["Diagnostic"], stream: TextIO,
-                show_source: bool) -> None:
+                show_source: bool,
+                fixes: "Mapping[str, list[tuple[str, str]]] | None" = None,
+                written: "Mapping[str, list[tuple[str, list[str]]]] | None" = None,
+                show_fixes: bool = False) -> None:
     from rich.console import Console
     from rich.text import Text
 
@@ -132,6 +192,11 @@ def _write_rich(report: Report, diagnostics: list["Diagnostic"], stream: TextIO,
                 row = Text(gutter, style="blue")
                 row.append(text, style="bold red" if text.lstrip(" \t").startswith("^") else "")
                 console.print(row)
+    if show_fixes and fixes is not None:
+        console.file.flush()
+        write_fixes(fixes, written, stream)
+    if fixes:
+        console.print(Text(fixed_line(fixes), style="bold green"))
     summary = summary_line(report)
     style = "bold green" if not report.diagnostics else "bold"
     console.print(Text(summary, style=style))
