@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from ..fixer import Edit, Fix
@@ -17,6 +18,23 @@ def _image_arg(sm):
     return ins.args[0]
 
 
+_NAME_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
+
+
+def _looks_real(raw: str) -> bool:
+    """Whether ``raw`` can be a real image reference rather than a template placeholder
+    (``PLACEHOLDER``, ``%%FROM%%``, ``ARG_FROM``): Docker repository names are lower case."""
+    name = raw.split("@", 1)[0]
+    slash, colon = name.rfind("/"), name.rfind(":")
+    if colon > slash:
+        name = name[:colon]
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]  # registry host (may carry a port or upper case)
+    path = "/".join(parts)
+    return bool(_NAME_RE.match(path)) and path != "placeholder"
+
+
 @rule("MLD201")
 def base_image_unpinned(df, model, ctx) -> Iterator[Violation]:
     """FROM with no tag or ``latest`` (after resolving ARG defaults)."""
@@ -25,7 +43,7 @@ def base_image_unpinned(df, model, ctx) -> Iterator[Violation]:
         ref = sm.base
         if arg is None or ref is None or sm.parent is not None or not sm.base_complete:
             continue
-        if ref.repository == "scratch" or ref.digest:
+        if ref.repository == "scratch" or ref.digest or not _looks_real(ref.raw):
             continue
         if ref.tag is not None and ref.tag != "latest":
             continue

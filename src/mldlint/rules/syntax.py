@@ -101,6 +101,11 @@ def _heredoc_fix(df, ins, close_line: int) -> Fix | None:
                title="Rewrite the python -c string as a heredoc")
 
 
+_KNOWN_KEYWORDS = frozenset({"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM",
+                             "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL",
+                             "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"})
+
+
 @rule("MLD101")
 def multiline_string_without_continuation(df, model, ctx) -> Iterator[Violation]:
     """A RUN whose quoted string the line ends, so the next lines become instructions."""
@@ -110,23 +115,24 @@ def multiline_string_without_continuation(df, model, ctx) -> Iterator[Violation]
         start = rest.map.to_source(q) if q is not None else ins.keyword_span.start
         span = Span(start, rest.span().end) if q is not None else ins.span
         first, last = ins.end_line + 1, close_line
-        lines = f"line {first}" if first == last else f"lines {first}-{last}"
+        lines = (f"line {first} is read as a new instruction" if first == last
+                 else f"lines {first}-{last} are read as new instructions")
         swallowed = [j for j in df.instructions
                      if j.swallowed and first <= j.start_line <= last]
         example = next((j for j in swallowed if j.keyword == "FROM"),
                        swallowed[0] if swallowed else None)
         what = ""
         if example is not None:
-            text = df.source.line_text(example.start_line).strip()
+            text = _short(df.source.line_text(example.start_line).strip(), 50)
             kw = example.keyword
-            role = (f"a {kw} instruction" if kw in ("FROM", "RUN", "COPY", "ENV", "ARG", "CMD")
-                    else f"an unknown instruction {example.keyword_text.upper()!r}")
-            what = f" (`{_short(text, 50)}` on line {example.start_line} becomes {role})"
+            role = (f"becomes a {kw} instruction" if kw in _KNOWN_KEYWORDS
+                    else "is an unknown instruction")
+            what = f" (line {example.start_line}, `{text}`, {role})"
         quote = rest.value[q] if q is not None else '"'
         msg = (f"the {quote} opened in this RUN is not closed before the line ends, and a "
-               f"Dockerfile instruction ends with its line: {lines} are read as new "
-               f"instructions{what} and the build fails; keep the string on one line, end each "
-               f"line with `\\`, or use a heredoc (`RUN python - <<'EOF'` ... `EOF`)")
+               f"Dockerfile instruction ends with its line: {lines}{what} and the build "
+               f"fails; keep the string on one line, end each line with `\\`, or use a "
+               f"heredoc (`RUN python - <<'EOF'` ... `EOF`)")
         yield Violation(span, msg, fix=_heredoc_fix(df, ins, close_line))
 
 
@@ -154,6 +160,9 @@ def trailing_comment(df, model, ctx) -> Iterator[Violation]:
             continue
         rest = ins.rest
         pos = ins.trailing_comment
+        if ins.keyword in ("ENV", "LABEL") and "=" not in rest.value[:pos] \
+                and len(rest.value[:pos].split()) == 1:
+            continue  # `ENV CHANNEL #general`: the legacy form's value starts with `#`
         comment = rest.value[pos:].rstrip()
         span = rest.span(pos, pos + len(comment))
         if ins.is_json:
@@ -423,9 +432,12 @@ def arg_out_of_scope(df, model, ctx) -> Iterator[Violation]:
             refs = _refs_of(df, ins)
             if not refs:
                 continue
+            declaring = set(_arg_names(ins)) if ins.keyword == "ARG" else set()
             for name, span in refs:
                 if name not in global_decl and name not in stage_decl:
                     continue
+                if name in declaring and name not in global_decl:
+                    continue  # `ARG X=${X}`: an empty default, overridden by --build-arg
                 if name in step.env or name in BUILTIN_ARGS or _base_may_set(name, sm):
                     continue
                 ref = df.source.text[span.start:span.end]
@@ -454,7 +466,7 @@ _PLAIN_WORD = re.compile(r"^[A-Za-z0-9_./:=@%+,-]+$")
 _POSIX_SHELLS = ("sh", "bash", "dash", "zsh", "ash", "ksh")
 
 
-def _exec_form_fix(df, ins) -> Fix | None:
+def _exec_form_fix(df, ins, entrypoint=None) -> Fix | None:
     """Rewrite a shell-form CMD/ENTRYPOINT in exec form (safe for plain words; unsafe through
     ``/bin/sh -c 'exec ...'`` for a single command or an ``&&``/``;`` chain)."""
     from ..model import entrypoint_script
@@ -467,8 +479,11 @@ def _exec_form_fix(df, ins) -> Fix | None:
         return None  # continued over several lines: leave it to the author
     words = value.split()
     if words and all(_PLAIN_WORD.match(w) for w in words):
+        # with an exec-form ENTRYPOINT, the CMD words become its arguments instead of
+        # `/bin/sh -c ...`: what the author meant, but a change the author should review
+        safe = ins.keyword == "ENTRYPOINT" or entrypoint is None
         return Fix(edits=(Edit(span.start, span.end, json.dumps(words, ensure_ascii=False)),),
-                   applicability="safe", title="Use the exec form")
+                   applicability="safe" if safe else "unsafe", title="Use the exec form")
     try:
         script = entrypoint_script(ins)
     except Exception:  # pragma: no cover - the shell parser is error tolerant
@@ -517,6 +532,10 @@ def exec_form_cmd(df, model, ctx) -> Iterator[Violation]:
             continue  # meant as exec form, but not valid JSON (MLD105's finding)
         if re.match(r"exec(\s|$)", value):
             continue
+        words = value.split()
+        if words[0].rsplit("/", 1)[-1] in _POSIX_SHELLS and all(
+                w.startswith("-") and "c" not in w for w in words[1:]):
+            continue  # `CMD bash`: an interactive shell is the program itself
         if ins.keyword == "ENTRYPOINT":
             extra = "; a shell-form ENTRYPOINT also ignores CMD and `docker run` arguments"
         elif sm.entrypoint is not None:
@@ -527,4 +546,4 @@ def exec_form_cmd(df, model, ctx) -> Iterator[Violation]:
                f"not pass SIGTERM on to the program, so `docker stop` waits out the grace "
                f"period and then kills it without a clean shutdown{extra}; use the exec form "
                f"(or start the command with `exec `)")
-        yield Violation(ins.keyword_span, msg, fix=_exec_form_fix(df, ins))
+        yield Violation(ins.keyword_span, msg, fix=_exec_form_fix(df, ins, sm.entrypoint))
