@@ -1,3 +1,661 @@
-"""Rules: layers."""
+"""Rules: layers and build cache (MLD401, MLD402, MLD404, MLD405)."""
 
 from __future__ import annotations
+
+import fnmatch
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..parser import shell as sh
+from ..parser.nodes import Span
+from .base import Violation, rule
+from .packages import (
+    covers,
+    lists_left_behind,
+    pip_cache_written,
+    removed_paths,
+    stage_ships,
+    _lists_created,
+    _norm,
+)
+
+
+# ------------------------------------------------------------------------------ shared helpers
+def _copy_steps(sm) -> list:
+    """``(step, copy)`` for each COPY/ADD of a stage, in order."""
+    by_ins = {id(cp.instruction): cp for cp in sm.copies}
+    return [(s, by_ins[id(s.instruction)]) for s in sm.steps
+            if id(s.instruction) in by_ins and not s.instruction.swallowed]
+
+
+def _from_context(cp) -> bool:
+    """A COPY/ADD whose sources come from the build context (not ``--from``, not a URL)."""
+    return cp.from_ref is None and not any(re.match(r"^[a-z]+://", s) for s in cp.sources)
+
+
+def _cmd_span(cmd) -> Span:
+    return Span(cmd.argv[0].span.start, cmd.argv[-1].span.end)
+
+
+def _line(df, offset: int) -> int:
+    return df.source.text.count("\n", 0, offset) + 1
+
+
+def _copy_text(cp) -> str:
+    ins = cp.instruction
+    return f"{ins.keyword} {' '.join(ins.values)}"
+
+
+_WALK_LIMIT = 20000
+
+
+# ------------------------------------------------------------------------------------- MLD401
+@dataclass
+class _Install:
+    cmd: object
+    manifests: list[str]     # absolute paths read by the install
+    needs_source: bool       # installs the project itself (pip install ., poetry install)
+    label: str
+
+
+def _verb_args(cmd) -> list[str]:
+    return [w.text for w in cmd.argv[1:]]
+
+
+def _file_opts(vals: list[str], *names: str) -> list[str]:
+    return sh.flag_value(vals, short=[n[1] for n in names if len(n) == 2],
+                         long=[n[2:] for n in names if n.startswith("--")])
+
+
+def _installs(step) -> list[_Install]:
+    """Dependency installs of a RUN with the manifest files they read (absolute, resolved
+    against the WORKDIR and ``cd`` commands of the RUN)."""
+    pips = {id(p.command): p for p in step.pip}
+    out: list[_Install] = []
+    cwd = step.workdir or "/"
+    for cmd in step.commands:
+        name = cmd.name
+        vals = _verb_args(cmd)
+        if name == "cd" and cmd.shell_span is None:
+            if vals and cmd.argv[1].value is not None and not vals[0].startswith("-"):
+                cwd = _norm(vals[0], cwd)
+            elif vals:
+                cwd = None
+            continue
+        if cwd is None or any("$" in v for v in vals):
+            continue
+        label = " ".join(w.text for w in cmd.argv)
+        if len(label) > 60:
+            label = label[:57] + "..."
+        p = pips.get(id(cmd))
+        if p is not None:
+            files = p.requirement_files + p.constraint_files
+            if files and not p.packages and not p.local:
+                out.append(_Install(cmd, [_norm(f, cwd) for f in files], False, label))
+            elif p.local and not p.packages and not p.requirement_files:
+                for loc in p.local:
+                    if loc.split("[")[0] in (".", "./") or loc.startswith("./") and "/" not in \
+                            loc[2:].rstrip("/"):
+                        d = _norm(loc.split("[")[0], cwd)
+                        out.append(_Install(cmd, [d + "/pyproject.toml", d + "/setup.py",
+                                                  d + "/setup.cfg"], True, label))
+                        break
+            continue
+        args = sh.pip_args(cmd)
+        if args is not None:
+            if sh.pip_kind(cmd) == "uv" and args and args[0].text == "sync":
+                files = [a.text for a in args[1:] if not a.text.startswith("-")]
+                if files:
+                    out.append(_Install(cmd, [_norm(f, cwd) for f in files], False, label))
+            continue
+        verb = vals[0] if vals else ""
+        if name == "poetry" and verb == "install":
+            root = not any(v in ("--no-root", "--only-root") for v in vals)
+            out.append(_Install(cmd, [_norm("pyproject.toml", cwd), _norm("poetry.lock", cwd)],
+                                root, label))
+        elif name == "uv" and verb == "sync":
+            proj = "--no-install-project" not in vals and "--only-deps" not in vals
+            out.append(_Install(cmd, [_norm("pyproject.toml", cwd), _norm("uv.lock", cwd)],
+                                proj, label))
+        elif name == "pipenv" and verb in ("install", "sync") and len(
+                [v for v in vals[1:] if not v.startswith("-")]) == 0:
+            out.append(_Install(cmd, [_norm("Pipfile", cwd), _norm("Pipfile.lock", cwd)],
+                                False, label))
+        elif name in ("conda", "mamba", "micromamba"):
+            sub = vals[:2]
+            if sub in (["env", "create"], ["env", "update"]) or (
+                    name == "micromamba" and verb in ("create", "install", "update")):
+                files = _file_opts(vals, "-f", "--file")
+                if not files and sub[:1] == ["env"]:
+                    files = ["environment.yml"]
+                if files:
+                    out.append(_Install(cmd, [_norm(f, cwd) for f in files], False, label))
+        elif name == "npm" and (verb == "ci" or verb in ("install", "i") and not [
+                v for v in vals[1:] if not v.startswith("-")]):
+            out.append(_Install(cmd, [_norm("package.json", cwd)], False, label))
+        elif name == "yarn" and (not vals or verb == "install"):
+            out.append(_Install(cmd, [_norm("package.json", cwd), _norm("yarn.lock", cwd)],
+                                False, label))
+    return out
+
+
+def _looks_like_dir(src: str) -> bool:
+    base = src.rstrip("/").rsplit("/", 1)[-1]
+    return src.endswith("/") or src in (".", "./", "*") or "." not in base
+
+
+def _provider(ctx, copy_step, cp, path: str) -> str | None:
+    """How COPY ``cp`` provides absolute ``path``: ``"broad"`` (the context root or a folder
+    with more than the manifest), ``"narrow"`` (the file itself, or a glob of it), ``"other"``
+    (from another stage or image), or ``None`` when it does not."""
+    if not cp.dest or "$" in cp.dest:
+        return None
+    dest = _norm(cp.dest, copy_step.workdir or "/")
+    dest_is_dir = cp.dest.endswith("/") or len(cp.sources) > 1
+    for s in cp.sources:
+        if not s or "$" in s:
+            continue
+        if cp.from_ref is not None:
+            if path == dest or path.startswith(dest.rstrip("/") + "/"):
+                return "other"
+            continue
+        s_clean = s.rstrip("/") if s not in ("/",) else s
+        base = posixpath.basename(s_clean)
+        if path == dest and not dest_is_dir:
+            return "narrow" if not _looks_like_dir(s) else None
+        if not path.startswith(dest.rstrip("/") + "/"):
+            continue
+        rel = posixpath.relpath(path, dest)
+        if any(ch in base for ch in "*?["):
+            if "/" not in rel and fnmatch.fnmatch(rel, base) and base != "*":
+                return "narrow"
+            if base == "*" and s_clean in ("*", "./*"):
+                return "broad"
+            continue
+        if s_clean in (".", "./", "") or posixpath.normpath(s_clean) == ".":
+            return "broad"
+        if "/" not in rel and base == rel:
+            return "narrow"
+        if _looks_like_dir(s):
+            if ctx.context_dir and not ctx.context_exists(posixpath.join(s_clean, rel)):
+                continue
+            return "broad"
+    return None
+
+
+def _bind_mounted(step, path: str) -> bool:
+    for m in step.mounts:
+        if m.type == "bind" and m.target:
+            t = _norm(m.target, step.workdir or "/")
+            if path == t or path.startswith(t.rstrip("/") + "/"):
+                return True
+    return False
+
+
+@rule("MLD401")
+def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
+    """A dependency install placed after a broad COPY of the source."""
+    for sm in model.stages:
+        copies = _copy_steps(sm)
+        if not copies:
+            continue
+        order = {id(s): i for i, s in enumerate(sm.steps)}
+        for step in sm.runs():
+            if step.instruction.swallowed:
+                continue
+            pos = order[id(step)]
+            earlier = [(s, cp) for s, cp in copies if order[id(s)] < pos]
+            if not earlier:
+                continue
+            for inst in _installs(step):
+                verdicts = []  # (manifest, kind, copy) of the latest provider of each manifest
+                narrow_before = False
+                for m in inst.manifests:
+                    if _bind_mounted(step, m):
+                        verdicts.append((m, "other", None))
+                        continue
+                    latest = None
+                    for s, cp in reversed(earlier):
+                        kind = _provider(ctx, s, cp, m)
+                        if kind is None:
+                            continue
+                        if latest is None:
+                            latest = (m, kind, cp)
+                        elif kind == "narrow":
+                            narrow_before = True
+                    if latest is not None:
+                        verdicts.append(latest)
+                if not verdicts:
+                    continue
+                if inst.needs_source:
+                    if narrow_before or any(k != "broad" for _, k, _ in verdicts):
+                        continue
+                    broad = verdicts[0]
+                else:
+                    broad = next((v for v in verdicts if v[1] == "broad"), None)
+                    if broad is None:
+                        continue
+                manifest, _, cp = broad
+                line = cp.instruction.start_line
+                rel = posixpath.basename(manifest)
+                if inst.needs_source:
+                    advice = ("install the dependencies from the manifest first (COPY "
+                              "pyproject.toml or requirements.txt, install), then COPY the source "
+                              "and install the project with --no-deps")
+                else:
+                    files = " ".join(sorted({posixpath.basename(m) for m, k, _ in verdicts}))
+                    advice = (f"COPY {files} first, run the install, then copy the rest")
+                yield Violation(
+                    _cmd_span(inst.cmd),
+                    f"`{inst.label}` runs after `{_copy_text(cp)}` (line {line}), which copies "
+                    f"the whole source ({rel} included): every code change re-runs the install; "
+                    f"{advice}")
+
+
+# ------------------------------------------------------------------------------------- MLD402
+_WEIGHT_URL = re.compile(r"^https?://\S+\.(pt|pth|bin|safetensors|onnx|ckpt|gguf)(\?\S*)?$",
+                         re.I)
+_PY_DOWNLOADS = [
+    re.compile(r"\.from_pretrained\(\s*(?P<q>['\"]?)(?P<arg>[^'\",)\s]*)"),
+    re.compile(r"\b(?:snapshot_download|hf_hub_download)\("),
+    re.compile(r"\btorch\.hub\.load(?:_state_dict_from_url)?\((?P<call>[^)]*)"),
+]
+_MANIFEST_NAMES = re.compile(
+    r"^(requirements[\w.-]*\.(txt|in)|constraints[\w.-]*\.txt|pyproject\.toml|setup\.(py|cfg)|"
+    r"poetry\.lock|uv\.lock|Pipfile(\.lock)?|environment[\w.-]*\.ya?ml|conda[\w.-]*\.ya?ml|"
+    r"package(-lock)?\.json|yarn\.lock|\.python-version|README[\w.]*|LICEN[CS]E[\w.]*)$")
+_HF_CACHE_DIRS = ("/root/.cache/huggingface", "/root/.cache/torch")
+
+
+def _run_texts(ins) -> list[tuple[str, object]]:
+    """(text, to_source) pairs of a RUN: its arguments and heredoc bodies."""
+    out = []
+    if ins.is_json:
+        for a in ins.args:
+            out.append((a.value, lambda i, a=a: a.span.start))
+    else:
+        rest = ins.effective_rest
+        out.append((rest.value, rest.map.to_source))
+    for h in ins.heredocs:
+        out.append((h.content, lambda i, h=h: h.body_span.start + i))
+    return out
+
+
+def _download_in(step) -> tuple[Span, str] | None:
+    """The first model download of a RUN: (span, description)."""
+    ins = step.instruction
+    for text, to_src in _run_texts(ins):
+        for rx in _PY_DOWNLOADS:
+            for m in rx.finditer(text):
+                if "arg" in rx.groupindex and m.group("q") and m.group("arg").startswith(
+                        ("/", ".", "~")):
+                    continue  # a local folder
+                if "call" in rx.groupindex and re.search(r"source\s*=\s*['\"]local",
+                                                         m.group("call")):
+                    continue
+                s = to_src(m.start())
+                word = m.group(0).lstrip(".").split("(")[0]
+                return Span(s, max(s + 1, to_src(m.start() + len(m.group(0).split("(")[0])))), \
+                    f"{word}(...)"
+    for cmd in step.commands:
+        vals = [w.text for w in cmd.argv[1:]]
+        if cmd.name in ("huggingface-cli", "hf") and vals[:1] == ["download"]:
+            return _cmd_span(cmd), f"{cmd.name} download"
+        if cmd.name in ("wget", "curl"):
+            for w in cmd.argv[1:]:
+                if w.value and _WEIGHT_URL.match(w.value):
+                    return w.span, f"{cmd.name} of {w.value.rsplit('/', 1)[-1].split('?')[0]}"
+    return None
+
+
+def _runs_local_code(step) -> bool:
+    """The RUN executes a file from the build context (a script, ``pip install .``)."""
+    for cmd in step.commands:
+        if cmd.argv[0].text.startswith("./"):
+            return True
+        if cmd.name and re.match(r"^(python[\d.]*|bash|sh|node)$", cmd.name):
+            for w in cmd.argv[1:]:
+                t = w.text
+                if t.startswith("-"):
+                    if t in ("-c", "-m"):
+                        break
+                    continue
+                if re.search(r"\.(py|sh|js)$", t):
+                    return True
+                break
+    return any(p.local for p in step.pip)
+
+
+def _depends_on(step, cp, text: str) -> bool:
+    """The RUN uses something that COPY brought in (it names a copied file or folder, or the
+    COPY is the whole context and the RUN runs local code)."""
+    for s in cp.sources:
+        base = posixpath.basename(s.rstrip("/"))
+        if base in ("", ".", "*"):
+            if _runs_local_code(step):
+                return True
+            continue
+        if re.search(r"(?<![\w-])" + re.escape(base) + r"(?![\w-])", text):
+            return True
+    dest = posixpath.basename(cp.dest.rstrip("/"))
+    if dest not in ("", ".") and re.search(r"(?<![\w-])" + re.escape(dest) + r"(?![\w-])", text):
+        return True
+    return False
+
+
+def _is_app_code(cp) -> bool:
+    return _from_context(cp) and not all(
+        _MANIFEST_NAMES.match(posixpath.basename(s.rstrip("/")) or "") for s in cp.sources)
+
+
+@rule("MLD402")
+def model_download_after_source_copy(df, model, ctx) -> Iterator[Violation]:
+    """A model download placed after a COPY of application code it does not need."""
+    for sm in model.stages:
+        seen: list = []
+        for step in sm.steps:
+            ins = step.instruction
+            if ins.swallowed:
+                continue
+            if ins.keyword in ("COPY", "ADD"):
+                cp = next((c for c in sm.copies if c.instruction is ins), None)
+                if cp is not None and _is_app_code(cp):
+                    seen.append(cp)
+                continue
+            if ins.keyword != "RUN" or not seen:
+                continue
+            if step.has_cache_mount(*_HF_CACHE_DIRS):
+                continue
+            found = _download_in(step)
+            if found is None:
+                continue
+            text = " ".join(t for t, _ in _run_texts(ins))
+            independent = [cp for cp in seen if not _depends_on(step, cp, text)]
+            if not independent:
+                continue
+            span, what = found
+            cp = independent[0]
+            yield Violation(
+                span,
+                f"model download ({what}) runs after `{_copy_text(cp)}` (line "
+                f"{cp.instruction.start_line}): every code change invalidates this layer and "
+                "the model is downloaded again; move this RUN above that COPY")
+
+
+# ------------------------------------------------------------------------------------- MLD404
+@dataclass
+class _Created:
+    step: object
+    kind: str       # apt-lists, pip-cache, conda-pkgs, file
+    path: str
+    what: str
+
+
+_CONDA = ("conda", "mamba", "micromamba")
+_CONDA_PKGS = "/opt/conda/pkgs"
+
+
+def _conda_installs(cmd) -> bool:
+    if cmd.name not in _CONDA:
+        return False
+    vals = [w.text for w in cmd.argv[1:] if not w.text.startswith("-")]
+    return vals[:1] in (["install"], ["create"], ["update"]) or vals[:2] in (
+        ["env", "create"], ["env", "update"])
+
+
+def _conda_cleans(cmd) -> bool:
+    return cmd.name in _CONDA and [w.text for w in cmd.argv[1:2]] == ["clean"]
+
+
+def _downloads(cmd, cwd: str) -> list[str]:
+    """Files a wget/curl command writes (absolute paths)."""
+    vals = [w.value for w in cmd.argv[1:]]
+    if any(v is None for v in vals):
+        return []
+    urls = [v for v in vals if re.match(r"^(https?|ftp)://", v)]
+    if cmd.name == "wget":
+        out = sh.flag_value(vals, short="O", long="output-document")
+        if out:
+            return [] if out[-1] == "-" else [_norm(out[-1], cwd)]
+        pref = sh.flag_value(vals, short="P", long="directory-prefix")
+        d = _norm(pref[-1], cwd) if pref else cwd
+        return [_norm(u.split("?")[0].rstrip("/").rsplit("/", 1)[-1], d) for u in urls
+                if u.split("?")[0].rstrip("/").count("/") > 2]
+    if cmd.name == "curl":
+        out = sh.flag_value(vals, short="o", long="output")
+        if out:
+            return [_norm(o, cwd) for o in out if o != "-"]
+        if any(v == "-O" or v == "--remote-name" or re.match(r"^-[a-zA-Z]*O[a-zA-Z]*$", v)
+               for v in vals):
+            return [_norm(u.split("?")[0].rstrip("/").rsplit("/", 1)[-1], cwd) for u in urls]
+    return []
+
+
+def _created_by(sm_, step) -> list[_Created]:
+    """What a RUN leaves in its layer that a later cleanup might target."""
+    out = []
+    if lists_left_behind(step) is not None:
+        out.append(_Created(step, "apt-lists", "/var/lib/apt/lists", "apt-get update"))
+    for p in step.pip:
+        where = pip_cache_written(sm_, step, p)
+        if where is not None:
+            out.append(_Created(step, "pip-cache", where, "pip install"))
+    cmds = step.commands
+    for i, c in enumerate(cmds):
+        if _conda_installs(c) and not any(_conda_cleans(x) for x in cmds[i + 1:]) and \
+                not step.has_cache_mount(_CONDA_PKGS):
+            out.append(_Created(step, "conda-pkgs", _CONDA_PKGS, f"{c.name} {c.argv[1].text}"))
+            break
+    cwd = step.workdir or "/"
+    for c in cmds:
+        if c.name in ("wget", "curl") and c.shell_span is None:
+            for f in _downloads(c, cwd):
+                out.append(_Created(step, "file", f, f"{c.name} of {posixpath.basename(f)}"))
+    return out
+
+
+def _cleanup_target(cmd, step, created_here: set[str]) -> list[tuple[str, str]]:
+    """(kind, path) that a cleanup command removes, skipping what this RUN made itself
+    before it (``created_here``)."""
+    out = []
+    if _conda_cleans(cmd) and "conda-pkgs" not in created_here:
+        out.append(("conda-pkgs", _CONDA_PKGS))
+    args = sh.pip_args(cmd)
+    if args is not None and [w.text for w in args[:2]] == ["cache", "purge"] and \
+            "pip-cache" not in created_here:
+        out.append(("pip-cache", "*"))
+    rm = removed_paths(cmd, step.workdir or "/")
+    if rm:
+        for r in rm:
+            if covers(r, "/var/lib/apt/lists/x") and "apt-lists" not in created_here:
+                out.append(("apt-lists", r))
+            if "pip-cache" not in created_here:
+                out.append(("pip-cache", r))
+            if covers(r, _CONDA_PKGS + "/x") and "conda-pkgs" not in created_here:
+                out.append(("conda-pkgs", r))
+            out.append(("file", r))
+    return out
+
+
+@rule("MLD404")
+def cleanup_in_later_layer(df, model, ctx) -> Iterator[Violation]:
+    """A cleanup in a later RUN than the one that created the files."""
+    for sm in model.stages:
+        own = list(sm.runs())
+        if not own:
+            continue
+        created: list[_Created] = []
+        for st in reversed(sm.lineage()[1:]):
+            for step in st.runs():
+                created.extend(_created_by(st, step))
+        for step in own:
+            if step.instruction.swallowed:
+                continue
+            here: set[str] = set()
+            pips = {id(p.command) for p in step.pip}
+            reported = False
+            for cmd in step.commands:
+                if _lists_created(cmd):
+                    here.add("apt-lists")
+                if id(cmd) in pips:
+                    here.add("pip-cache")
+                if _conda_installs(cmd):
+                    here.add("conda-pkgs")
+                if reported:
+                    continue
+                for kind, path in _cleanup_target(cmd, step, here):
+                    hit = None
+                    for c in created:
+                        if c.kind != kind:
+                            continue
+                        if kind == "pip-cache":
+                            if path == "*" or covers(path, c.path + "/x"):
+                                hit = c
+                        elif kind == "file":
+                            if covers(path, c.path) and path.rstrip("/*") not in ("", "/tmp"):
+                                hit = c
+                            elif c.path == path:
+                                hit = c
+                        else:
+                            hit = c
+                    if hit is None or not stage_ships(model, sm, hit.path):
+                        continue
+                    line = hit.step.instruction.start_line
+                    yield Violation(
+                        _cmd_span(cmd),
+                        f"`{' '.join(w.text for w in cmd.argv[:4])}` removes what "
+                        f"{hit.what} created in an earlier RUN (line {line}): that layer keeps "
+                        "the files, so the image is no smaller; do the cleanup in the RUN that "
+                        "created them")
+                    reported = True
+                    break
+            created.extend(_created_by(sm, step))
+
+
+# ------------------------------------------------------------------------------------- MLD405
+#: (label, kind, pattern): what typically must not reach the image; ``root`` entries only at
+#: the top of the context, ``any`` at any depth
+_ARTEFACTS = [
+    (".git", "root", ".git"),
+    ("__pycache__/", "any", "__pycache__"),
+    (".venv/", "root", ".venv"),
+    ("*.pt", "any", "*.pt"),
+    ("*.pth", "any", "*.pth"),
+    ("*.ckpt", "any", "*.ckpt"),
+    ("*.safetensors", "any", "*.safetensors"),
+    ("*.onnx", "any", "*.onnx"),
+    ("data/", "root", "data"),
+    ("checkpoints/", "root", "checkpoints"),
+    ("wandb/", "root", "wandb"),
+    ("mlruns/", "root", "mlruns"),
+]
+_SKIP_WALK = {".git", "node_modules", ".venv", "__pycache__", "wandb", "mlruns"}
+
+
+def _context_entries(root: str) -> list[tuple[str, bool]]:
+    """(relative path, is_dir) of the build context, bounded (the RuleContext offers no
+    listing, so this walks ``context_dir`` itself, read-only)."""
+    out: list[tuple[str, bool]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        rel = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for d in dirnames:
+            out.append((rel + d, True))
+        for f in filenames:
+            out.append((rel + f, False))
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_WALK and not d.startswith(".")]
+        if len(out) > _WALK_LIMIT:
+            break
+    return out
+
+
+def _docker_spec(text: str):
+    """A pathspec matcher that reads .dockerignore lines the way Docker does: patterns are
+    anchored at the context root (``*.pt`` matches only top-level files; ``**/*.pt`` any
+    depth), a leading ``/`` is dropped, trailing ``/`` ignored, ``!`` re-includes, last match
+    wins."""
+    import pathspec
+
+    lines = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        neg = line.startswith("!")
+        if neg:
+            line = line[1:].strip()
+        line = posixpath.normpath(line.lstrip("/")) if line.strip("/") else ""
+        if not line or line == ".":
+            continue
+        pat = line if line.startswith("**/") else "/" + line
+        lines.append(("!" if neg else "") + pat)
+    return pathspec.PathSpec.from_lines("gitignore", lines)
+
+
+def _ignored(spec, rel: str, is_dir: bool) -> bool:
+    return spec.match_file(rel + "/" if is_dir else rel) or (
+        is_dir and spec.match_file(rel + "/x"))
+
+
+@rule("MLD405")
+def dockerignore(df, model, ctx) -> Iterator[Violation]:
+    """A broad COPY with no .dockerignore, or one that lets ML artefacts through."""
+    if not ctx.context_dir:
+        return
+    broad = None
+    for sm in model.stages:
+        for s, cp in _copy_steps(sm):
+            if not _from_context(cp):
+                continue
+            for a in cp.instruction.args:
+                v = a.value.rstrip("/")
+                if v in (".", "./", "") and a.value and a is not cp.instruction.args[-1]:
+                    broad = (cp, a)
+                    break
+            if broad:
+                break
+        if broad:
+            break
+    if broad is None:
+        return
+    cp, arg = broad
+    name = posixpath.basename((ctx.source.path or "Dockerfile").replace(os.sep, "/"))
+    text = ctx.read_context_file(".dockerignore")
+    own = ctx.read_context_file(name + ".dockerignore")
+    if own is not None:
+        text = own
+    kw = cp.instruction.keyword
+    if text is None:
+        yield Violation(
+            arg.span,
+            f"`{kw} .` copies the whole build context and there is no .dockerignore: .git, "
+            "checkpoints, datasets and caches are sent to the builder and end up in the image")
+        return
+    spec = _docker_spec(text)
+    missing: list[str] = []
+    examples: dict[str, str] = {}
+    for rel, is_dir in _context_entries(ctx.context_dir):
+        base = rel.rsplit("/", 1)[-1]
+        for label, where, pat in _ARTEFACTS:
+            if label in missing:
+                continue
+            if where == "root" and "/" in rel:
+                continue
+            if not fnmatch.fnmatchcase(base, pat):
+                continue
+            if pat.startswith("*") and is_dir:
+                continue
+            if not _ignored(spec, rel, is_dir):
+                missing.append(label)
+                examples[label] = rel
+    if not missing:
+        return
+    shown = ", ".join(f"{m} ({examples[m]})" if examples[m] not in (m, m.rstrip("/")) else m
+                      for m in missing[:6])
+    yield Violation(
+        arg.span,
+        f"`{kw} .` copies the whole build context and .dockerignore does not exclude {shown}: "
+        "they are sent to the builder and end up in the image")
