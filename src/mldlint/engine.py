@@ -86,6 +86,9 @@ class Diagnostic:
     end_line: int
     end_column: int
     fix: "Fix | None" = None
+    #: ``None`` unless an inline pragma suppressed the finding (then its reason, maybe ``""``);
+    #: suppressed findings are returned only with ``include_suppressed``.
+    suppression: str | None = None
 
     @property
     def sort_key(self) -> tuple[int, int, str]:
@@ -175,15 +178,32 @@ def uses_model(fn: Callable[..., Any]) -> bool:
 
 # ---------------------------------------------------------------------- suppressions
 def apply_suppressions(df: "Dockerfile | None", source: "SourceFile",
-                       diagnostics: list[Diagnostic], selected: set[str]) -> list[Diagnostic]:
-    """Hook point for inline pragmas (``# mldlint: ignore=...``, ``ignore-stage``,
-    ``ignore-file``, hadolint's ``# hadolint ignore=``) and MLD002/MLD003.
+                       diagnostics: list[Diagnostic], selected: set[str], *,
+                       inline: bool = True, include_suppressed: bool = False,
+                       metas: Mapping[str, Any] | None = None,
+                       make: Callable[..., Diagnostic] | None = None) -> list[Diagnostic]:
+    """Apply inline pragmas (``# mldlint: ignore=...``, ``ignore-stage``, ``ignore-file``,
+    hadolint's ``# hadolint ignore=`` / ``global ignore=``) and add MLD002/MLD003 findings
+    (see :mod:`mldlint.suppressions`).
 
-    Not implemented yet: returns ``diagnostics`` unchanged. The implementation receives every
-    diagnostic of the file (MLD001 and MLD004 included) after the rules ran and before
-    de-duplication and sorting, and returns the kept ones plus any MLD002/MLD003 findings.
+    Receives every diagnostic of the file (MLD001 and MLD004 included) after the rules ran and
+    before de-duplication and sorting; returns the kept ones plus any MLD002/MLD003 findings
+    (and, with ``include_suppressed``, the suppressed ones with ``suppression`` set).
+    ``inline=False`` (``--no-inline-suppressions``) suppresses nothing. ``make(rule_id, message,
+    span, fix=None)`` builds a diagnostic of this file (default: the rule's default severity).
     """
-    return diagnostics
+    if df is None:
+        return diagnostics
+    from .suppressions import apply
+
+    if metas is None:
+        metas = load_metas()
+    if make is None:
+        def make(rule_id: str, message: str, span: tuple[int, int],
+                 fix: "Fix | None" = None) -> Diagnostic:
+            return _diag(source, rule_info(rule_id, metas), message, span, None, fix)
+    return apply(df, source, diagnostics, set(selected), make=make, metas=metas,
+                 inline=inline, include_suppressed=include_suppressed)
 
 
 # ---------------------------------------------------------------------- the run
@@ -219,7 +239,9 @@ def _crash_message(what: str, exc: BaseException) -> str:
 def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str | None = None,
                 *, metas: Mapping[str, Any] | None = None,
                 options: Mapping[str, dict[str, Any]] | None = None,
-                severity_overrides: Mapping[str, str] | None = None) -> list[Diagnostic]:
+                severity_overrides: Mapping[str, str] | None = None,
+                inline_suppressions: bool = True,
+                include_suppressed: bool = False) -> list[Diagnostic]:
     """Lint one file.
 
     Args:
@@ -229,6 +251,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
         metas: rule metadata by ID (default: ``registry.load_all()``).
         options: validated rule options by rule ID (default: none).
         severity_overrides: rule ID -> severity from configuration (default: none).
+        inline_suppressions: honour inline pragmas (False: ``--no-inline-suppressions``).
+        include_suppressed: also return the findings pragmas suppressed (``suppression`` set).
 
     Returns:
         The diagnostics, de-duplicated and sorted by ``(line, column, rule)``.
@@ -294,7 +318,12 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
                 continue
             out.extend(found)
 
-    out = apply_suppressions(df, source, out, selected)
+    def make(rule_id: str, message: str, span: tuple[int, int],
+             fix: "Fix | None" = None) -> Diagnostic:
+        return _diag(source, info_of(rule_id), message, span, None, fix)
+
+    out = apply_suppressions(df, source, out, selected, inline=inline_suppressions,
+                             include_suppressed=include_suppressed, metas=metas, make=make)
 
     seen: set[tuple[str, tuple[int, int], str]] = set()
     unique: list[Diagnostic] = []
