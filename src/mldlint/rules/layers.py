@@ -186,6 +186,17 @@ def _provider(ctx, copy_step, cp, path: str) -> str | None:
     return None
 
 
+def _rel_to_copy(path: str, copy_step, cp) -> str:
+    """``path`` as a path in the build context (relative to the COPY's destination)."""
+    dest = _norm(cp.dest, copy_step.workdir or "/")
+    src = cp.sources[0].rstrip("/") if cp.sources else "."
+    rel = posixpath.relpath(path, dest) if path.startswith(dest.rstrip("/") + "/") else \
+        posixpath.basename(path)
+    if src not in (".", "", "*") and not src.startswith("./*"):
+        rel = posixpath.normpath(posixpath.join(src, rel))
+    return rel
+
+
 def _bind_mounted(step, path: str) -> bool:
     for m in step.mounts:
         if m.type == "bind" and m.target:
@@ -210,12 +221,13 @@ def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
             earlier = [(s, cp) for s, cp in copies if order[id(s)] < pos]
             if not earlier:
                 continue
+            hits = []  # (install, broad verdict, broad verdicts) per flagged install
             for inst in _installs(step):
-                verdicts = []  # (manifest, kind, copy) of the latest provider of each manifest
+                verdicts = []  # (manifest, kind, copy, copy step) of each manifest's latest
                 narrow_before = False
                 for m in inst.manifests:
                     if _bind_mounted(step, m):
-                        verdicts.append((m, "other", None))
+                        verdicts.append((m, "other", None, None))
                         continue
                     latest = None
                     for s, cp in reversed(earlier):
@@ -223,7 +235,7 @@ def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
                         if kind is None:
                             continue
                         if latest is None:
-                            latest = (m, kind, cp)
+                            latest = (m, kind, cp, s)
                         elif kind == "narrow":
                             narrow_before = True
                     if latest is not None:
@@ -231,28 +243,37 @@ def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
                 if not verdicts:
                     continue
                 if inst.needs_source:
-                    if narrow_before or any(k != "broad" for _, k, _ in verdicts):
+                    if narrow_before or any(v[1] != "broad" for v in verdicts):
                         continue
-                    broad = verdicts[0]
+                    hits.append((inst, verdicts[0], []))
                 else:
-                    broad = next((v for v in verdicts if v[1] == "broad"), None)
-                    if broad is None:
-                        continue
-                manifest, _, cp = broad
-                line = cp.instruction.start_line
-                rel = posixpath.basename(manifest)
-                if inst.needs_source:
-                    advice = ("install the dependencies from the manifest first (COPY "
-                              "pyproject.toml or requirements.txt, install), then COPY the source "
-                              "and install the project with --no-deps")
-                else:
-                    files = " ".join(sorted({posixpath.basename(m) for m, k, _ in verdicts}))
-                    advice = (f"COPY {files} first, run the install, then copy the rest")
-                yield Violation(
-                    _cmd_span(inst.cmd),
-                    f"`{inst.label}` runs after `{_copy_text(cp)}` (line {line}), which copies "
-                    f"the whole source ({rel} included): every code change re-runs the install; "
-                    f"{advice}")
+                    broad = [v for v in verdicts if v[1] == "broad"]
+                    if broad:
+                        hits.append((inst, broad[0], broad))
+            if not hits:
+                continue
+            # one finding per RUN, at its first such install, naming every manifest involved
+            inst, (manifest, _, cp, cstep), _ = hits[0]
+            line = cp.instruction.start_line
+            rel = _rel_to_copy(manifest, cstep, cp)
+            files = []
+            for _, _, broad in hits:
+                for v in broad:
+                    f = _rel_to_copy(v[0], v[3], v[2])
+                    if f not in files:
+                        files.append(f)
+            if files:
+                advice = f"COPY {' '.join(files)} first, run the install, then copy the rest"
+            else:
+                advice = ("install the dependencies from the manifest first (COPY "
+                          "pyproject.toml or requirements.txt, install), then COPY the source "
+                          "and install the project with --no-deps")
+            more = f" (and {len(hits) - 1} more install(s) in this RUN)" if len(hits) > 1 else ""
+            yield Violation(
+                _cmd_span(inst.cmd),
+                f"`{inst.label}`{more} runs after `{_copy_text(cp)}` (line {line}), which "
+                f"copies the whole source ({rel} included): every code change re-runs the "
+                f"install; {advice}")
 
 
 # ------------------------------------------------------------------------------------- MLD402
@@ -447,7 +468,10 @@ def _created_by(sm_, step) -> list[_Created]:
     for i, c in enumerate(cmds):
         if _conda_installs(c) and not any(_conda_cleans(x) for x in cmds[i + 1:]) and \
                 not step.has_cache_mount(_CONDA_PKGS):
-            out.append(_Created(step, "conda-pkgs", _CONDA_PKGS, f"{c.name} {c.argv[1].text}"))
+            words = [w.text for w in c.argv[1:] if not w.text.startswith("-")][:2]
+            if words[:1] != ["env"]:
+                words = words[:1]
+            out.append(_Created(step, "conda-pkgs", _CONDA_PKGS, " ".join([c.name, *words])))
             break
     cwd = step.workdir or "/"
     for c in cmds:

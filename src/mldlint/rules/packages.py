@@ -281,9 +281,11 @@ def apt_lists_not_removed(df, model, ctx) -> Iterator[Violation]:
             update, last = found
             fix = _append_fix(ctx, last, " && rm -rf /var/lib/apt/lists/*",
                               "Remove /var/lib/apt/lists after the last apt-get")
-            what = " ".join(w.text for w in update.argv[:2])
+            what = f"{update.name} update" if update.name != "add-apt-repository" else \
+                "add-apt-repository (which runs apt-get update)"
+            verb = next((w for w in update.argv[1:] if w.text == "update"), update.argv[0])
             yield Violation(
-                _span_of_words(update.argv[0], update.argv[min(1, len(update.argv) - 1)]),
+                _span_of_words(update.argv[0], verb),
                 f"{what} leaves the package lists in /var/lib/apt/lists (about 20-50 MB) in this "
                 "layer: add `rm -rf /var/lib/apt/lists/*` after the last apt-get command of the "
                 "same RUN", fix=fix)
@@ -345,11 +347,51 @@ def _noninteractive_before(sm, step, cmd) -> tuple[bool, bool]:
     return False, tz
 
 
+_UBUNTU_CODENAMES = {
+    "precise": 12.04, "quantal": 12.10, "raring": 13.04, "saucy": 13.10, "trusty": 14.04,
+    "utopic": 14.10, "vivid": 15.04, "wily": 15.10, "xenial": 16.04, "yakkety": 16.10,
+    "zesty": 17.04, "artful": 17.10, "bionic": 18.04, "cosmic": 18.10, "disco": 19.04,
+    "eoan": 19.10, "focal": 20.04, "groovy": 20.10, "hirsute": 21.04, "impish": 21.10,
+    "jammy": 22.04, "kinetic": 22.10, "lunar": 23.04, "mantic": 23.10, "noble": 24.04,
+    "oracular": 24.10, "plucky": 25.04,
+}
+
+
+def _ubuntu_release(sm) -> float | None:
+    """The Ubuntu release under the stage (ubuntu, nvidia/cuda ``-ubuntuXX.YY`` and the
+    pytorch images, which are Ubuntu 18.04 or newer), ``None`` when unknown or not Ubuntu."""
+    base = sm.root_base
+    if base is None:
+        return None
+    repo, tag = base.repository, (base.tag or "latest").lower()
+    if repo == "ubuntu":
+        if tag in ("latest", "rolling", "devel"):
+            return 99.0
+        m = re.match(r"^(\d+)\.(\d+)", tag)
+        if m:
+            return float(f"{m.group(1)}.{m.group(2)}")
+        return _UBUNTU_CODENAMES.get(tag.split("-")[0])
+    m = re.search(r"ubuntu(\d+)\.(\d+)", tag)
+    if m and repo in ("nvidia/cuda", "nvcr.io/nvidia/cuda"):
+        return float(f"{m.group(1)}.{m.group(2)}")
+    if repo == "pytorch/pytorch":
+        return 18.04
+    return None
+
+
+def _tzdata_may_prompt(sm) -> bool:
+    """tzdata is not preinstalled in the base, so installing it (or something that pulls it
+    in) asks for the time zone: Ubuntu 18.04 and newer images dropped tzdata; Debian and the
+    official python images ship it; unknown bases are given the benefit of the doubt."""
+    rel = _ubuntu_release(sm)
+    return rel is not None and rel >= 18.04
+
+
 @rule("MLD307")
 def apt_interactive_prompt(df, model, ctx) -> Iterator[Violation]:
     """apt-get install of a package that asks questions, without a noninteractive frontend."""
     for sm in model.stages:
-        tz_installed = sm.facts is not None and sm.facts.family == "python"
+        tz_installed = not _tzdata_may_prompt(sm)
         for step in sm.runs():
             for a in step.apt:
                 if a.tool not in APT_TOOLS:
