@@ -276,8 +276,24 @@ def test_mld115_cmd_inherited_by_final_stage():
     "FROM ubuntu:22.04\nCMD /bin/bash\n",
     # single-quoted JSON is MLD105's finding
     "FROM python:3.11-slim\nCMD ['python', 'app.py']\n",
+    # Windows containers (PowerShell / cmd, Windows base images)
+    "FROM microsoft/iis\nENTRYPOINT powershell .\\Init.ps1\n",
+    "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nCMD C:\\app\\run.exe --serve\n",
     # CMD ignored behind a shell-form ENTRYPOINT that starts with exec
     "FROM python:3.11-slim\nENTRYPOINT exec python app.py\nCMD python other.py\n",
 ])
 def test_mld115_not_flagged(text):
     assert lint(text, "MLD115") == []
+
+
+def test_mld115_no_fix_with_assignment_prefix():
+    (d,) = lint("FROM python:3.11-slim\nENTRYPOINT LEVEL=${LEVEL} /run.sh\n", "MLD115")
+    assert d.fix is None
+
+
+def test_mld115_cmd_behind_exec_entrypoint_fix_is_unsafe():
+    text = 'FROM python:3.11-slim\nENTRYPOINT ["/entrypoint.sh"]\nCMD python app.py\n'
+    (d,) = lint(text, "MLD115")
+    assert d.line == 3 and "ENTRYPOINT receives" in d.message
+    assert d.fix.applicability == "unsafe"
+    assert apply(text, d.fix).endswith('CMD ["python", "app.py"]\n')

@@ -498,13 +498,29 @@ def _exec_form_fix(df, ins, entrypoint=None) -> Fix | None:
         if sep not in ("&&", ";"):
             return None
     last = cmds[-1]
-    if src.text[last.span.end:span.end].strip() not in ("", ";"):
-        return None
+    if src.text[last.span.end:span.end].strip() not in ("", ";") or last.assignments \
+            or last.redirects:
+        return None  # `exec A=1 cmd` would run a program called `A=1`
     cut = last.span.start - span.start
     inner = value[:cut] + "exec " + value[cut:]
     return Fix(edits=(Edit(span.start, span.end,
                            json.dumps(["/bin/sh", "-c", inner], ensure_ascii=False)),),
                applicability="unsafe", title="Use the exec form (through /bin/sh -c exec)")
+
+
+_WINDOWS_REPOS = re.compile(
+    r"(mcr\.microsoft\.com/)?(windows|microsoft/(iis|aspnet|dotnet-framework|nanoserver|"
+    r"windowsservercore|mssql-server-windows.*)|dotnet/framework)(/.*)?")
+
+
+def _windows_image(ref) -> bool:
+    """Whether an image reference names a Windows base image."""
+    if ref is None:
+        return False
+    tag = (ref.tag or "").lower()
+    return bool(_WINDOWS_REPOS.fullmatch(ref.repository)) or "windows" in ref.repository \
+        or "nanoserver" in ref.repository or "nanoserver" in tag or "servercore" in tag \
+        or "ltsc" in tag
 
 
 @rule("MLD115")
@@ -516,8 +532,7 @@ def exec_form_cmd(df, model, ctx) -> Iterator[Violation]:
     if sm.shell and sm.shell[0].replace("\\", "/").rsplit("/", 1)[-1].lower() \
             not in _POSIX_SHELLS:
         return  # SHELL changed to something else (e.g. powershell on Windows)
-    root = sm.root_base
-    if root is not None and "windows" in root.repository:
+    if _windows_image(sm.root_base):
         return
     targets = []
     if sm.entrypoint is not None:
@@ -533,6 +548,8 @@ def exec_form_cmd(df, model, ctx) -> Iterator[Violation]:
         if re.match(r"exec(\s|$)", value):
             continue
         words = value.split()
+        if re.match(r"(?i)(powershell|pwsh|cmd)(\.exe)?$|[a-z]:\\", words[0]):
+            continue  # a Windows container
         if words[0].rsplit("/", 1)[-1] in _POSIX_SHELLS and all(
                 w.startswith("-") and "c" not in w for w in words[1:]):
             continue  # `CMD bash`: an interactive shell is the program itself
