@@ -320,3 +320,122 @@ def test_write_atomic_through_symlink_keeps_link(tmp_path):
 
 def test_fixer_docs_state_newline_policy():
     assert "\\r\\n" in fixer.__doc__ and "apply time" in fixer.__doc__
+
+
+# ---------------------------------------------------------------------- properties (real rules)
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from oracle import buildkit_view  # noqa: E402
+
+LINES = [
+    "FROM python:3.11", "FROM nvidia/cuda:12.1.0-runtime-ubuntu22.04 AS base",
+    "FROM pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel", "FROM base", "ARG TORCH=2.1.0",
+    "RUN pip install torch numpy", "RUN pip3 install -U transformers==4.40.0",
+    "RUN python -m pip install --upgrade pip && pip install -r requirements.txt",
+    "RUN pip install \\\n    torch \\\n    torchvision", "RUN apt-get update && apt-get install -y curl git",
+    "RUN apt-get install -y \\\n  build-essential \\\n\n  wget", "RUN apt-get -y install vim",
+    "RUN apt update && apt install -y python3-pip", "RUN conda install -y numpy",
+    "RUN uv pip install torch", "ADD app.py /app/", "ADD . /app", "COPY . .",
+    "COPY requirements.txt .", "ENV PYTHONUNBUFFERED=1", "ENV PIP_NO_CACHE_DIR 1",
+    "CMD python app.py", "CMD [\"python\", \"serve.py\"]", "ENTRYPOINT python serve.py",
+    "# comment", "# caf\udce9 latin-1", "", "   ", "RUN <<EOF\npip install x\nEOF",
+    "WORKDIR app", "WORKDIR /app", "USER root", "USER 1000", "EXPOSE 8080",
+    "HEALTHCHECK CMD curl -f http://localhost/ || exit 1", "LABEL a=b", "MAINTAINER me",
+    "RUN cd /app && make", "RUN echo hi # not a comment", "RUN chown -R app /app",
+    "RUN rm -rf /var/lib/apt/lists/*", "SHELL [\"/bin/bash\", \"-c\"]",
+    "RUN --mount=type=cache,target=/root/.cache/pip pip install torch",
+    "STOPSIGNAL SIGTERM", "VOLUME /data", "ONBUILD RUN pip install x",
+]
+
+
+@st.composite
+def dockerfiles(draw):
+    body = draw(st.lists(st.sampled_from(LINES), min_size=1, max_size=12))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    final = draw(st.booleans())
+    bom = draw(st.booleans())
+    text = "\n".join(body) + ("\n" if final else "")
+    text = text.replace("\n", newline)
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8", "surrogateescape")
+
+
+def _all_rules():
+    from mldlint import registry
+
+    return set(registry.implemented())
+
+
+PROPS = settings(max_examples=150, deadline=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _traced_fix(data, unsafe=True):
+    """Fix ``data`` with the real rules; also return each pass's (before, edits, after)."""
+    passes = []
+    real = fixer.apply_edits
+
+    def tracing(text, edits, newline="\n"):
+        edits = list(edits)
+        out = real(text, edits, newline)
+        passes.append((text, edits, newline, out))
+        return out
+
+    src = SourceFile.from_bytes(data, "Dockerfile")
+    fixer.apply_edits = tracing
+    try:
+        result = fix_source(src, _all_rules(), None, unsafe)
+    finally:
+        fixer.apply_edits = real
+    return src, result, passes
+
+
+@PROPS
+@given(dockerfiles())
+def test_property_fix_twice_equals_once(data):
+    src, once, _ = _traced_fix(data)
+    twice = fix_source(SourceFile(path="Dockerfile", text=once.text, bom=src.bom),
+                       _all_rules(), None, True)
+    assert twice.text == once.text, (once.applied, twice.applied)
+
+
+@PROPS
+@given(dockerfiles())
+def test_property_bytes_outside_edits_unchanged(data):
+    src, result, passes = _traced_fix(data)
+    for before, edits, newline, after in passes:
+        pos_b = pos_a = 0
+        for e in sorted(edits, key=lambda e: (e.start, e.end)):
+            keep = before[pos_b:e.start]
+            assert after[pos_a:pos_a + len(keep)] == keep
+            pos_a += len(keep)
+            inserted = fixer.adapt_newlines(e.text, newline)
+            assert after[pos_a:pos_a + len(inserted)] == inserted
+            pos_a += len(inserted)
+            pos_b = e.end
+        assert after[pos_a:] == before[pos_b:]
+    out = src.encode(result.text)
+    assert out.startswith(src.bom)
+    if src.newline == "\r\n" and "\n" not in src.text.replace("\r\n", ""):
+        assert "\n" not in result.text.replace("\r\n", "")  # a CRLF file stays CRLF
+
+
+def buildkit(data: bytes):
+    """:func:`oracle.buildkit_view`, or None for text that is not UTF-8 (the Go bridge aborts
+    the whole process on lone surrogates instead of raising)."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return buildkit_view(data)
+
+
+@PROPS
+@given(dockerfiles())
+def test_property_buildkit_still_parses(data):
+    before = buildkit(data)
+    if not isinstance(before, list):
+        return
+    src, result, _ = _traced_fix(data)
+    after = buildkit(src.encode(result.text))
+    assert isinstance(after, list) or after is None, (result.applied, after)
