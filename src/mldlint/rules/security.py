@@ -18,6 +18,83 @@ _NO_SHELL_FAMILIES = frozenset({"scratch", "distroless"})
 _PRIV_DROP = frozenset({"gosu", "su-exec", "setpriv", "runuser", "chpst", "s6-setuidgid"})
 
 
+#: daemons that start as root on purpose and switch their workers to an unprivileged user
+#: themselves (nginx, Apache httpd, php-fpm), or that need root to work (dockerd)
+_SELF_DROPPING = frozenset({"nginx", "httpd", "httpd-foreground", "apache2", "apache2ctl",
+                            "apache2-foreground", "dockerd", "dockerd-entrypoint.sh", "sshd"})
+#: interactive shells and language REPLs: an image whose command is one of these bare is a base
+#: or toolbox image meant to be built upon or run with a command, not a service
+_REPLS = re.compile(r"(?:sh|bash|ash|dash|zsh|python[\d.]*|pypy[\d.]*|node|irb|jshell|julia|"
+                    r"ghci|R|iex|erl|lua[\d.]*|perl|ruby|php|pwsh|powershell|cmd)$")
+_WINDOWS_IMAGE = re.compile(r"(?:^|/)(?:windows|windowsservercore|nanoserver|servercore)"
+                            r"(?:/|$)|mcr\.microsoft\.com/windows", re.IGNORECASE)
+
+
+#: Docker official images (``library/``) whose image sets a non-root USER; every other official
+#: image runs as root unless its Dockerfile says otherwise (a knowledge-base gap: the facts
+#: table should carry these users)
+_NONROOT_OFFICIAL = frozenset({"sonarqube", "jenkins", "kibana", "logstash", "elasticsearch",
+                               "solr", "jetty", "rocket.chat", "haproxy", "mongo-express",
+                               "nats", "eclipse-mosquitto", "neo4j"})
+
+
+def _known_root_base(sm, bottom) -> bool:
+    """Whether the image's base provably runs as root: the knowledge base describes it without
+    a user, or it is a Docker official image (no namespace) not known to set one. Third-party
+    images the knowledge base does not describe may set a user of their own (``jboss/wildfly``
+    runs as ``jboss``), so they are given the benefit of the doubt."""
+    facts = sm.facts
+    if facts is not None:
+        return not facts.user and facts.family not in _NO_SHELL_FAMILIES
+    repo = bottom.base.repository.lower() if bottom.base is not None else ""
+    return bool(repo) and "/" not in repo and repo not in _NONROOT_OFFICIAL
+
+
+def _command_words(sm) -> list[list[str]]:
+    """Per simple command of the final CMD/ENTRYPOINT, its words (wrappers included)."""
+    from ..model import entrypoint_script
+
+    out = []
+    for ins in (sm.entrypoint, sm.cmd):
+        if ins is None:
+            continue
+        script = entrypoint_script(ins)
+        for c in (script.commands if script is not None else []):
+            out.append([w.text for w in (c.full_argv or c.argv)])
+    return out
+
+
+def _service_command(sm) -> bool:
+    """Whether the image has a command of its own that runs a program as a service or job
+    (not nothing, and not a bare shell or REPL inherited from a base image)."""
+    if sm.entrypoint is None and sm.cmd is None:
+        return False
+    cmds = _command_words(sm)
+    if not cmds:
+        return False
+    last = cmds[-1]
+    if len(last) and _REPLS.match(last[0].rsplit("/", 1)[-1]) and \
+            all(a.startswith("-") for a in last[1:]):
+        # a bare shell/REPL as the whole command, or as the CMD handed to an entrypoint
+        # script (ENTRYPOINT ["docker-php-entrypoint"] CMD ["php", "-a"])
+        if len(cmds) == 1:
+            return False
+        if len(cmds) == 2 and sm.entrypoint is not None and sm.cmd is not None and \
+                "entrypoint" in cmds[0][0].rsplit("/", 1)[-1].lower():
+            return False
+    return True
+
+
+def _is_windows(sm) -> bool:
+    """Windows images have no root user (ContainerAdministrator/ContainerUser)."""
+    bottom = sm.lineage()[-1]
+    if bottom.stage.base and _WINDOWS_IMAGE.search(bottom.stage.base):
+        return True
+    shell = [w.lower() for w in (sm.shell or [])]
+    return bool(shell) and shell[0].rsplit("\\", 1)[-1].split(".")[0] in ("cmd", "powershell",
+                                                                           "pwsh")
+
+
 def _is_root(user: str) -> bool:
     """Whether a USER value (``name``, ``uid``, ``name:group``) names root."""
     name = user.strip().split(":", 1)[0].strip()
@@ -37,18 +114,13 @@ def _last_user(sm):
 
 def _drops_privileges(sm) -> bool:
     """Whether the image drops root at start-up: a privilege-dropping program (gosu, su-exec,
-    setpriv...) is installed or copied in the lineage or wraps the CMD/ENTRYPOINT."""
-    from ..model import entrypoint_script
-
-    for ins in (sm.entrypoint, sm.cmd):
-        if ins is None:
-            continue
-        script = entrypoint_script(ins)
-        for c in (script.commands if script is not None else []):
-            words = [w.value or "" for w in c.full_argv or c.argv]
-            if any(w.rsplit("/", 1)[-1] in _PRIV_DROP for w in words) or \
-                    any(w in _PRIV_DROP for w in c.wrappers):
-                return True
+    setpriv...) is installed or copied in the lineage or wraps the CMD/ENTRYPOINT, or the
+    command is a daemon that switches its workers to another user itself (nginx, httpd)."""
+    for words in _command_words(sm):
+        names = {w.rsplit("/", 1)[-1] for w in words}
+        if names & _PRIV_DROP or names & _SELF_DROPPING or \
+                any(n.startswith("php-fpm") for n in names):
+            return True
     for prog in ("gosu", "su-exec"):
         if sm.installs_program(prog):
             return True
@@ -85,13 +157,12 @@ def runs_as_root(df, model, ctx) -> Iterator[Violation]:
     if sm.stage.from_ is None:
         return  # a fragment: its base is unknown
     bottom = sm.lineage()[-1]
-    if bottom.stage.from_ is None or not bottom.base_complete:
-        return  # FROM ${BASE} with no default: the base may set a user
-    base_word = (bottom.stage.base or "").strip().lower()
-    if base_word == "scratch":
+    if bottom.stage.from_ is None or not bottom.base_complete or bottom.base is None \
+            or "%" in (bottom.stage.base or ""):
+        return  # FROM ${BASE} with no default, or a template: the base may set a user
+    if _is_windows(sm) or not _service_command(sm):
         return
-    facts = sm.facts
-    if facts is not None and (facts.user or facts.family in _NO_SHELL_FAMILIES):
+    if (bottom.stage.base or "").strip().lower() == "scratch" or not _known_root_base(sm, bottom):
         return
     if sm.user and not _is_root(sm.user):
         return
@@ -116,7 +187,8 @@ _SECRET_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY")
 #: words that make a name point at a secret (or describe one) rather than hold it; the RULES.md
 #: list plus plurals and the size/limit words of ML servers (MAX_TOKEN_LENGTH, TOKEN_LIMIT)
 _EXCLUDE_WORDS = frozenset({
-    "PUBLIC", "FILE", "FILES", "PATH", "PATHS", "DIR", "DIRS", "URL", "URLS", "VERSION", "MODE",
+    "PUBLIC", "FILE", "FILES", "PATH", "PATHS", "DIR", "DIRS", "URL", "URLS", "URI", "URIS",
+    "ENDPOINT", "VERSION", "MODE",
     "ENABLE", "ENABLED", "DISABLE", "DISABLED", "TYPE", "SHA", "SUM", "HASH", "COMMIT",
     "REVISION", "DIGEST", "MAX", "MIN", "LEN", "LENGTH", "LIMIT", "SIZE", "COUNT", "NUM",
 })
@@ -156,12 +228,27 @@ def secret_name(name: str) -> bool:
     return any((a, b) in _SECRET_PAIRS for a, b in zip(words, words[1:]))
 
 
+_FILE_NAME = re.compile(r"[\w.-]+\.(?:json|pem|key|p12|pfx|crt|cer|txt|ya?ml|ini|cfg|conf|env)$",
+                        re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"<[^>]*>|\[[^\]]*\]|\*\*[^*]*\*\*|\{\{.*\}\}|%[^%]+%|(?:change[_-]?me|required|"
+    r"placeholder|replace[_-]?me|todo|tbd|x{3,})|(?:your|replace|set|insert|enter)[_\- ].*",
+    re.IGNORECASE)
+
+
 def _harmless_value(value: str) -> bool:
-    """Literal values that cannot be a secret: empty-like, boolean, or a filesystem path."""
+    """Literal values that are no secret: empty-like or boolean, a file name or path (the
+    secret is elsewhere), or an obvious placeholder (``<token>``, ``**ChangeMe**``,
+    ``YOUR_API_KEY``)."""
     v = value.strip()
     if v.lower() in _EMPTY_LIKE:
         return True
-    return v.startswith(("/", "./", "../", "~/"))
+    return bool(_FILE_NAME.fullmatch(v) or _PLACEHOLDER.fullmatch(v.strip("!")))
+
+
+def _points_to_file(value: str) -> bool:
+    """A value (literal or not) that is a filesystem path: it names where the secret is."""
+    return value.strip().startswith(("/", "./", "../", "~/"))
 
 
 def _arg_name_span(arg, name: str) -> Span:
@@ -207,7 +294,7 @@ def secret_in_arg_or_env(df, model, ctx) -> Iterator[Violation]:
         if secret_name(name):
             if val is not None and val.strip() == "" and kw == "ARG":
                 pass  # `ARG TOKEN=` waits for --build-arg exactly like `ARG TOKEN`
-            elif literal and _harmless_value(val):
+            elif val is not None and (_points_to_file(val) or literal and _harmless_value(val)):
                 continue
             yield Violation(span, f"{kw} {name} holds a secret: {where}; {suggestion}")
         elif literal:
