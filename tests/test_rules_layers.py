@@ -1,0 +1,245 @@
+"""What users see from the layer rules: MLD401, MLD402, MLD404, MLD405."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from mldlint.engine import lint_source
+from mldlint.source import SourceFile
+
+
+def lint(text: str, rule: str, context=None):
+    text = textwrap.dedent(text)
+    found = lint_source(SourceFile.from_text(text, "Dockerfile"), {rule, "MLD004"},
+                        str(context) if context is not None else None)
+    assert [d for d in found if d.rule == "MLD004"] == []
+    return [d for d in found if d.rule == rule]
+
+
+# ----------------------------------------------------------------------------------- MLD401
+def test_401_fires_at_the_install_after_copy_dot():
+    d, = lint("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY . .
+        RUN pip install --no-cache-dir -r requirements.txt
+        """, "MLD401")
+    assert (d.line, d.column) == (4, 5)
+    assert "COPY . ." in d.message and "line 3" in d.message
+    assert "COPY requirements.txt first" in d.message
+
+
+def test_401_fragment_fires():
+    ds = lint("""\
+        COPY . .
+        RUN pip install -r requirements.txt
+
+        COPY requirements.txt .
+        RUN pip install -r requirements.txt
+        COPY . .
+        """, "MLD401")
+    assert [d.line for d in ds] == [2]
+
+
+def test_401_folder_holding_the_manifest_and_other_tools():
+    assert len(lint("""\
+        FROM python:3.11-slim
+        COPY app/ /app/
+        RUN pip install -r /app/requirements.txt
+        """, "MLD401")) == 1
+    assert len(lint("""\
+        FROM continuumio/miniconda3:24.7.1-0
+        WORKDIR /app
+        COPY . .
+        RUN conda env create -f environment.yml
+        """, "MLD401")) == 1
+    assert len(lint("""\
+        FROM node:20-slim
+        WORKDIR /app
+        COPY . .
+        RUN npm ci
+        """, "MLD401")) == 1
+
+
+@pytest.mark.parametrize("text", [
+    # manifest first, source later: the recommended order
+    "COPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY . .",
+    # the project itself after its manifest was installed from
+    "COPY pyproject.toml .\nRUN pip install -r pyproject.toml\nCOPY . .\n"
+    "RUN pip install --no-deps .",
+    # a narrow copy that does not hold the manifest
+    "COPY requirements.txt .\nCOPY src/ ./src/\nRUN pip install -r requirements.txt",
+    # packages named on the command line read no manifest
+    "COPY . .\nRUN pip install --no-cache-dir torch==2.1.0",
+    # manifest bind-mounted
+    "COPY . .\nRUN --mount=type=bind,source=requirements.txt,target=/tmp/r.txt "
+    "pip install -r /tmp/r.txt",
+])
+def test_401_quiet(text):
+    assert lint(f"FROM python:3.11-slim\nWORKDIR /app\n{text}\n", "MLD401") == []
+
+
+def test_401_quiet_across_stages():
+    assert lint("""\
+        FROM python:3.11-slim AS src
+        WORKDIR /app
+        COPY . .
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY requirements.txt .
+        RUN pip install -r requirements.txt
+        """, "MLD401") == []
+
+
+# ----------------------------------------------------------------------------------- MLD402
+def test_402_fires_at_from_pretrained_in_python_c():
+    d, = lint("""\
+        FROM python:3.10-slim
+        WORKDIR /app
+        RUN pip install --no-cache-dir transformers==4.35.0
+        COPY api/ ./api/
+        RUN python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+        """, "MLD402")
+    assert (d.line, d.column, d.end_column) == (5, 61, 77)
+    assert "COPY api/ ./api/" in d.message and "line 4" in d.message
+
+
+def test_402_heredoc_python_body_and_cli_and_wget():
+    assert len(lint("""\
+        # syntax=docker/dockerfile:1
+        FROM python:3.10-slim
+        COPY . .
+        RUN python3 <<EOF
+        from huggingface_hub import snapshot_download
+        snapshot_download("sentence-transformers/all-MiniLM-L6-v2")
+        EOF
+        """, "MLD402")) == 1
+    d, = lint("""\
+        FROM python:3.10-slim
+        COPY src/ /app/src/
+        RUN wget -q https://example.com/models/resnet50.safetensors -O /models/r.safetensors
+        """, "MLD402")
+    assert "resnet50.safetensors" in d.message
+    assert len(lint("""\
+        FROM python:3.10-slim
+        COPY src/ /app/src/
+        RUN hf download Qwen/Qwen2-0.5B --local-dir /models/qwen
+        """, "MLD402")) == 1
+
+
+@pytest.mark.parametrize("text", [
+    # download before the code
+    "RUN python -c \"from transformers import AutoModel; AutoModel.from_pretrained('bert')\"\n"
+    "COPY . .",
+    # only a manifest copied before it
+    "COPY requirements.txt .\nRUN huggingface-cli download gpt2",
+    # the RUN runs the copied script
+    "COPY download_model.py .\nRUN python download_model.py",
+    # loads a copied folder, not a download
+    "COPY models/ /models/\nRUN python -c \"AutoModel.from_pretrained('/models/bert')\"",
+    # downloads into a cache mount
+    "COPY . .\nRUN --mount=type=cache,target=/root/.cache/huggingface huggingface-cli download gpt2",
+])
+def test_402_quiet(text):
+    assert lint(f"FROM python:3.10-slim\nWORKDIR /app\n{text}\n", "MLD402") == []
+
+
+# ----------------------------------------------------------------------------------- MLD404
+def test_404_fires_at_later_cleanup():
+    d, = lint("""\
+        FROM debian:12-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends git
+        RUN rm -rf /var/lib/apt/lists/*
+        """, "MLD404")
+    assert (d.line, d.column, d.end_column) == (3, 5, 32)
+    assert "apt-get update" in d.message and "line 2" in d.message
+
+
+@pytest.mark.parametrize("text,word", [
+    ("RUN pip install torch==2.4.1\nRUN pip cache purge", "pip install"),
+    ("RUN pip install torch==2.4.1\nRUN rm -rf /root/.cache", "pip install"),
+    ("RUN conda install -y numpy=1.26.4\nRUN conda clean -afy", "conda install"),
+    ("RUN wget https://example.com/x.tar.gz\nRUN tar xzf x.tar.gz && rm x.tar.gz", "wget"),
+])
+def test_404_other_cleanups(text, word):
+    d, = lint(f"FROM python:3.11-slim\nWORKDIR /src\n{text}\n", "MLD404")
+    assert word in d.message
+
+
+@pytest.mark.parametrize("text", [
+    "RUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*",
+    "RUN pip install --no-cache-dir torch==2.4.1\nRUN rm -rf /root/.cache",
+    "RUN rm -rf /var/lib/apt/lists/*",
+    "COPY x.tar.gz .\nRUN tar xzf x.tar.gz && rm x.tar.gz",
+    "RUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n"
+    "RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*",
+])
+def test_404_quiet(text):
+    assert lint(f"FROM python:3.11-slim\nWORKDIR /src\n{text}\n", "MLD404") == []
+
+
+def test_404_quiet_in_unshipped_builder():
+    assert lint("""\
+        FROM python:3.11 AS build
+        RUN pip install --prefix=/install torch==2.4.1
+        RUN pip cache purge
+        FROM python:3.11-slim
+        COPY --from=build /install /usr/local
+        """, "MLD404") == []
+
+
+# ----------------------------------------------------------------------------------- MLD405
+BROAD = """\
+    FROM python:3.11-slim
+    WORKDIR /app
+    COPY . .
+    """
+
+
+def test_405_no_dockerignore(tmp_path):
+    d, = lint(BROAD, "MLD405", tmp_path)
+    assert (d.line, d.column, d.end_column) == (3, 6, 7)
+    assert "no .dockerignore" in d.message
+
+
+def test_405_dockerignore_missing_existing_artefacts(tmp_path):
+    (tmp_path / ".dockerignore").write_text("__pycache__/\n*.pt\n")
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "m.safetensors").write_text("x")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.pt").write_text("x")  # `*.pt` only matches at the top in Docker
+    (tmp_path / "b.pt").write_text("x")
+    d, = lint(BROAD, "MLD405", tmp_path)
+    assert "*.safetensors" in d.message and "checkpoints/" in d.message
+    assert "models/a.pt" in d.message
+
+
+def test_405_negation_reincludes(tmp_path):
+    (tmp_path / ".dockerignore").write_text("**/*.onnx\n!keep.onnx\n")
+    (tmp_path / "keep.onnx").write_text("x")
+    d, = lint(BROAD, "MLD405", tmp_path)
+    assert "*.onnx" in d.message
+
+
+def test_405_quiet(tmp_path):
+    # no build context known
+    assert lint(BROAD, "MLD405", None) == []
+    # a dockerignore covering what exists
+    (tmp_path / ".dockerignore").write_text(".git\n**/*.pt\ndata\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "w.pt").write_text("x")
+    assert lint(BROAD, "MLD405", tmp_path) == []
+    # named copies and copies from a stage
+    assert lint("FROM python:3.11-slim\nCOPY main.py .\n", "MLD405", tmp_path / "sub") == []
+    assert lint("FROM python:3.11-slim AS a\nFROM python:3.11-slim\nCOPY --from=a . .\n",
+                "MLD405", tmp_path / "sub") == []
+
+
+def test_405_dockerfile_specific_ignore_file(tmp_path):
+    (tmp_path / "Dockerfile.dockerignore").write_text(".git\n")
+    assert lint(BROAD, "MLD405", tmp_path) == []
