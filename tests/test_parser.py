@@ -190,3 +190,17 @@ def test_latin1_bytes_survive_decoding():
     df = parse(src)
     assert src.encode() == data
     assert [i.keyword for i in df.instructions] == ["FROM", "RUN"]
+
+
+def test_trailing_comment_on_env_is_not_also_a_syntax_error():
+    df = _parse("FROM python:3.11\nENV A=1 # note\n")
+    env = df.instructions[1]
+    assert env.trailing_comment is not None and env.values == ["A", "1"]
+    assert df.errors == []
+
+
+def test_legacy_env_value_starting_with_hash_is_the_value():
+    df = _parse("FROM a\nENV IRC_CHANNEL #general\n")
+    env = df.instructions[1]
+    assert env.trailing_comment is None
+    assert env.values == ["IRC_CHANNEL", "#general"]

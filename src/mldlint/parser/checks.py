@@ -130,6 +130,15 @@ def _trailing_comment_at(text: str, json_form: bool) -> int | None:
     return None
 
 
+def _legacy_value_start(rest: str) -> int | None:
+    """In the legacy ``KEY value`` form of ENV/LABEL (first word without ``=``), the index
+    where the value starts; None for the ``KEY=value`` form."""
+    parts = rest.split(None, 1)
+    if not parts or "=" in parts[0] or len(parts) < 2:
+        return None
+    return rest.index(parts[1], len(parts[0]))
+
+
 def find_trailing_comments(df: Dockerfile, reparse) -> None:
     """Set ``trailing_comment`` on instructions with a ``  #`` inside their non-shell arguments
     and re-read their arguments without it (``reparse(instr, text)``)."""
@@ -141,8 +150,12 @@ def find_trailing_comments(df: Dockerfile, reparse) -> None:
             pos = _trailing_comment_at(ins.rest.value, ins.is_json)
             if pos is None:
                 continue
+            if kw in ("ENV", "LABEL") and _legacy_value_start(ins.rest.value) == pos:
+                continue  # `ENV CHANNEL #general`: the value itself starts with `#`
             ins.trailing_comment = pos
             ins.buildkit_args = ins.args
+            # errors of the instruction as BuildKit reads it are explained by MLD102
+            df.errors[:] = [e for e in df.errors if e.instruction is not ins]
             saved_errors = len(df.errors)
             reparse(ins, ins.effective_rest)
             del df.errors[saved_errors:]
