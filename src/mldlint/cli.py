@@ -107,12 +107,14 @@ def _read(path: str) -> bytes:
         return fh.read()
 
 
-def _lint_one(args: tuple["SourceFile", set[str], str | None]) -> list["Diagnostic"]:
-    """Worker of the process pool (top level, so it pickles)."""
+def _lint_one(args: tuple[Any, ...]) -> list["Diagnostic"]:
+    """Worker of the process pool (top level, so it pickles): ``(source, selected, context)``
+    and optionally a dict of :func:`~mldlint.engine.lint_source` keyword arguments."""
     from .engine import lint_source
 
-    source, selected, context = args
-    return lint_source(source, selected, context)
+    source, selected, context = args[:3]
+    kwargs = args[3] if len(args) > 3 else {}
+    return lint_source(source, selected, context, **kwargs)
 
 
 def _lint_all(items: list[tuple["SourceFile", set[str], str | None]],
@@ -131,16 +133,32 @@ def _lint_all(items: list[tuple["SourceFile", set[str], str | None]],
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt",
+              type=click.Choice(["text", "json", "sarif", "github", "gitlab"]), default="text",
               show_default=True, help="Output format.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False),
+              help="Write the report to FILE instead of stdout.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Configuration file to use (replaces discovery of .mldlint.yaml, "
+                   ".mldlint.yml and [tool.mldlint] in pyproject.toml).")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--no-inline-suppressions", is_flag=True,
+              help="Ignore '# mldlint: ignore=' and '# hadolint ignore=' comments (audits).")
+@click.option("--include-suppressed", is_flag=True,
+              help="SARIF: also report suppressed findings, marked as suppressed in source.")
+@click.option("--statistics", is_flag=True,
+              help="Print the number of findings per rule instead of the findings.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print the findings only (no summary line, no notes).")
 @click.option("--select", multiple=True, metavar="RULES",
               help="Rules to run instead of the defaults: IDs, names, categories, prefixes or "
                    "ALL (comma-separated, repeatable).")
 @click.option("--ignore", multiple=True, metavar="RULES", help="Rules not to run.")
 @click.option("--extend-select", multiple=True, metavar="RULES",
               help="Rules to run on top of the selection (e.g. off-by-default rules).")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="warning", show_default=True,
-              help="Lowest severity that makes the exit code 1.")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+              help="Lowest severity that makes the exit code 1 (default: the configuration's "
+                   "fail-on, else warning).")
 @click.option("--no-color", is_flag=True, help="Never colour the text output.")
 @click.option("--show-source", is_flag=True, help="Show the source lines under each finding.")
 @click.option("--context", "context_dir", type=click.Path(exists=True, file_okay=False),
@@ -161,7 +179,10 @@ def _lint_all(items: list[tuple["SourceFile", set[str], str | None]],
 def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fail_on: str, no_color: bool, show_source: bool,
           context_dir: str | None, stdin_filename: str, jobs: int, fix: bool = False,
-          unsafe_fixes: bool = False, diff: bool = False, show_fixes: bool = False) -> None:
+          unsafe_fixes: bool = False, diff: bool = False, show_fixes: bool = False,
+          output: str | None = None, config_path: str | None = None, isolated: bool = False,
+          no_inline_suppressions: bool = False, include_suppressed: bool = False,
+          statistics: bool = False, quiet: bool = False) -> None:
     """Lint Dockerfiles (PATHs: files, folders, or - for stdin; default: the current folder)."""
     from .discovery import discover
     from .reporters import Report, display_path
@@ -172,7 +193,9 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         raise click.UsageError("--unsafe-fixes needs --fix or --diff")
     metas = _metas()
     selected = _select(_split(select) if select else None, _split(ignore),
-                       _split(extend_select), metas)
+                       _split(extend_select), metas)  # validates the command line's selectors
+    resolver = _config_resolver(config_path, isolated, metas)
+    walked: set[str] = set()  # files found by walking folders (config `exclude` applies)
 
     err = sys.stderr
     report = Report()
@@ -187,17 +210,23 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
             stdin_wanted = True
             continue
         found, problems = discover([target])
+        if os.path.isdir(target):
+            walked.update(found)
         for path, reason in problems:
             report.unreadable.append((display_path(path), reason))
-        if not found and not problems and os.path.isdir(target):
+        if not found and not problems and os.path.isdir(target) and not quiet:
             click.echo(f"mldlint: note: no Dockerfiles found in {target}", err=True)
         for f in found:
             if f not in seen:
                 seen.add(f)
                 files.append(f)
     files.sort()
+    files = [f for f in files
+             if f not in walked or not _config_of(resolver, f).excludes(f)]
     if stdin_wanted:
         files.insert(0, "-")
+    lint_kwargs: list[dict[str, Any]] = []
+    fail_on_by_path: dict[str, str] = {}
 
     items: list[tuple[SourceFile, set[str], str | None]] = []
     origins: list[str] = []  # the path each item was read from ("-" for stdin), for --fix
@@ -212,19 +241,24 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         except BinaryFileError as exc:
             report.unreadable.append((shown, str(exc)))
             continue
-        if context_dir is not None:
-            context = context_dir
-        elif path == "-":
-            context = None
-        else:
-            context = os.path.dirname(path) or "."
+        settings = _file_settings(
+            resolver, path, stdin_filename, metas, select=_split(select) if select else None,
+            ignore=_split(ignore), extend_select=_split(extend_select), fail_on=fail_on,
+            context_dir=context_dir)
+        context = settings.context
+        fail_on_by_path[shown] = settings.fail_on
+        lint_kwargs.append({
+            "options": settings.options, "severity_overrides": settings.severities,
+            "inline_suppressions": not no_inline_suppressions,
+            "include_suppressed": include_suppressed and fmt == "sarif"})
         report.files.append(shown)
         report.sources[shown] = source
-        items.append((source, selected, context))
+        items.append((source, settings.selected, context))
         origins.append(path)
 
     for path, reason in report.unreadable:
         write_unreadable(path, reason, err)
+    suppressed: list["Diagnostic"] = []  # with --include-suppressed (SARIF)
 
     if fix or diff:
         outcome = _fix_all(items, origins, report, unsafe=unsafe_fixes, diff=diff)
@@ -236,13 +270,24 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
                      else EXIT_FINDINGS if outcome.changed_files else EXIT_OK)
     else:
         outcome = None
-        for diags in _lint_all(items, jobs or (os.cpu_count() or 1)):
-            report.diagnostics.extend(diags)
+        for diags in _lint_all([item + (kw,) for item, kw in zip(items, lint_kwargs)],
+                               jobs or (os.cpu_count() or 1)):
+            for d in diags:
+                (suppressed if d.suppression is not None else report.diagnostics).append(d)
 
     out = sys.stdout
     if outcome is not None and outcome.stdin_fixed:
         out = sys.stderr  # stdout holds the fixed text
-    if fmt == "json":
+    if output:
+        out = _open_output(output)
+    ran = set().union(*(item[1] for item in items)) if items else set(selected)
+    if statistics:
+        _write_statistics(report, out, fmt)
+    elif fmt in ("sarif", "github", "gitlab"):
+        _write_integration(fmt, report, out, suppressed=suppressed, selected=ran)
+    elif quiet and fmt == "text" and outcome is None:
+        _write_quiet(report, out, show_source)
+    elif fmt == "json":
         from .reporters import json as json_reporter
 
         json_reporter.write(report, out)
@@ -259,7 +304,7 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
 
         write_fixes(outcome.applied, outcome.written, sys.stderr)
     out.flush()
-    code = exit_code(report, fail_on)
+    code = _exit_code_by_file(report, fail_on_by_path, fail_on)
     if outcome is not None and outcome.write_failed:
         code = EXIT_USAGE
     sys.exit(code)
@@ -279,7 +324,7 @@ class _FixOutcome:
         self.stdin_fixed = False
 
 
-def _fix_all(items: list[tuple["SourceFile", set[str], str | None]], origins: list[str],
+def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
              report: "Report", *, unsafe: bool, diff: bool) -> _FixOutcome:
     """Fix every file (serially: files of one build context may write the same
     ``.dockerignore``), write the results (or print a diff) and put the findings that are left
@@ -304,8 +349,10 @@ def _fix_all(items: list[tuple["SourceFile", set[str], str | None]], origins: li
     def emit(text: str) -> None:  # as bytes: the text may hold undecodable bytes
         emit_bytes(text.encode("utf-8", "surrogateescape"))
 
-    for (source, selected, context), origin in zip(items, origins):
-        result = fix_source(source, selected, context, unsafe)
+    for item, origin in zip(items, origins):
+        source, selected, context = item[:3]
+        kwargs = item[3] if len(item) > 3 else {}  # lint_source options (configuration)
+        result = fix_source(source, selected, context, unsafe, **kwargs)
         shown = source.path
         if result.guard_tripped:
             err.write(f"{shown}: warning: fixes not applied, file left unchanged: "
@@ -339,7 +386,8 @@ def _fix_all(items: list[tuple["SourceFile", set[str], str | None]], origins: li
             except OSError as exc:
                 err.write(f"{shown}: error: cannot write the fixed file: {exc}\n")
                 outcome.write_failed = ok = False
-                applied, diags, fixed_source = [], lint_source(source, selected, context), source
+                applied, fixed_source = [], source
+                diags = lint_source(source, selected, context, **kwargs)
         wrote_other = False
         for change in result.other_files if ok else ():
             try:
@@ -352,7 +400,7 @@ def _fix_all(items: list[tuple["SourceFile", set[str], str | None]], origins: li
                 err.write(f"{display_path(change.path)}: error: cannot write: {exc}\n")
                 outcome.write_failed = True
         if wrote_other:  # rules read the build context from disk: look again
-            diags = lint_source(fixed_source, selected, context)
+            diags = lint_source(fixed_source, selected, context, **kwargs)
         if applied:
             outcome.applied[shown] = applied
         report.sources[shown] = fixed_source
@@ -373,6 +421,131 @@ def exit_code(report: "Report", fail_on: str) -> int:
     if any(SEVERITY_RANK.get(d.severity, 2) >= threshold for d in report.diagnostics):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------- configuration
+def _config_error(exc: Exception) -> None:
+    """A configuration problem: ``file:line:col: message`` on stderr, exit 2."""
+    click.echo(str(exc), err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _config_resolver(config_path: str | None, isolated: bool, metas: dict[str, Any]) -> Any:
+    from .config import ConfigError, Resolver
+
+    try:
+        return Resolver(config_path, isolated=isolated, metas=metas)
+    except ConfigError as exc:
+        _config_error(exc)
+
+
+def _config_of(resolver: Any, path: str) -> Any:
+    from .config import ConfigError
+
+    try:
+        return resolver.for_path(path)
+    except ConfigError as exc:
+        _config_error(exc)
+
+
+def _file_settings(resolver: Any, path: str, stdin_filename: str, metas: dict[str, Any], *,
+                   select: list[str] | None, ignore: list[str], extend_select: list[str],
+                   fail_on: str | None, context_dir: str | None) -> Any:
+    """Defaults < configuration < command line for one file (``path`` ``-`` is stdin, whose
+    configuration is found from ``--stdin-filename``'s folder)."""
+    from .config import settings_for
+
+    if path == "-":
+        where = os.path.dirname(stdin_filename) if stdin_filename != "-" else ""
+        cfg = _config_of(resolver, where or ".")
+        match_path, default_context = (stdin_filename if stdin_filename != "-" else "-"), None
+    else:
+        cfg = _config_of(resolver, path)
+        match_path, default_context = path, os.path.dirname(path) or "."
+    try:
+        return settings_for(cfg, match_path, metas, cli_select=select, cli_ignore=ignore,
+                            cli_extend=extend_select, cli_fail_on=fail_on,
+                            cli_context=context_dir, default_context=default_context)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _exit_code_by_file(report: "Report", fail_on_by_path: dict[str, str],
+                       default: str | None) -> int:
+    """:func:`exit_code` with each file's own ``fail-on`` (configuration or command line)."""
+    if report.unreadable:
+        return EXIT_USAGE
+    from .engine import SEVERITY_RANK
+
+    for d in report.diagnostics:
+        fail_on = fail_on_by_path.get(d.path) or default or "warning"
+        if fail_on != "never" and SEVERITY_RANK.get(d.severity, 2) >= SEVERITY_RANK[fail_on]:
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- other outputs
+def _open_output(path: str) -> Any:
+    """The ``--output`` file (UTF-8; undecodable bytes of a Dockerfile are kept)."""
+    try:
+        return open(path, "w", encoding="utf-8", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write --output {path}: {exc.strerror or exc}") from None
+
+
+def _write_integration(fmt: str, report: "Report", out: Any, *, suppressed: list[Any],
+                       selected: set[str]) -> None:
+    if fmt == "sarif":
+        from .reporters import sarif
+
+        sarif.write(report, out, suppressed=suppressed, selected=selected)
+    elif fmt == "github":
+        from .reporters import github
+
+        github.write(report, out)
+    else:
+        from .reporters import gitlab
+
+        gitlab.write(report, out)
+
+
+def statistics_rows(report: "Report") -> list[tuple[int, str, str, int]]:
+    """``(count, rule, name, fixable)`` per rule, most frequent first."""
+    counts: dict[str, list[Any]] = {}
+    for d in report.diagnostics:
+        row = counts.setdefault(d.rule, [0, d.name, 0])
+        row[0] += 1
+        if d.fixable:
+            row[2] += 1
+    return sorted(((c, rule, name, fx) for rule, (c, name, fx) in counts.items()),
+                  key=lambda r: (-r[0], r[1]))
+
+
+def _write_statistics(report: "Report", out: Any, fmt: str) -> None:
+    """``--statistics``: the number of findings per rule (a JSON list with --format json)."""
+    rows = statistics_rows(report)
+    if fmt == "json":
+        import json
+
+        json.dump([{"rule": r, "name": n, "count": c, "fixable": fx} for c, r, n, fx in rows],
+                  out, indent=2)
+        out.write("\n")
+        return
+    width = max((len(str(c)) for c, *_ in rows), default=1)
+    for c, rule, name, fx in rows:
+        marker = " [*]" if fx else ""
+        out.write(f"{c:>{width}}  {rule}  {name}{marker}\n")
+
+
+def _write_quiet(report: "Report", out: Any, show_source: bool) -> None:
+    """``--quiet``: the findings only, no summary line."""
+    from .reporters.text import code_frame, format_diagnostic
+
+    for d in report.sorted_diagnostics():
+        out.write(format_diagnostic(d) + "\n")
+        if show_source and d.path in report.sources:
+            for gutter, text in code_frame(report.sources[d.path], d):
+                out.write(gutter + text + "\n")
 
 
 # ---------------------------------------------------------------------- rules / explain
