@@ -862,32 +862,18 @@ def _conda_downloads(cmd) -> bool:
         v[0] == "create" and "--clone" in vals)
 
 
-def _always_yes(env: dict, sm, step) -> bool:
-    """conda/mamba are told to assume yes (``CONDA_ALWAYS_YES``, ``MAMBA_ALWAYS_YES`` or an
-    earlier ``conda config --set always_yes``)."""
-    if _truthy(env.get("CONDA_ALWAYS_YES")) or _truthy(env.get("MAMBA_ALWAYS_YES")):
-        return True
-    for st in sm.lineage():
-        for s in st.runs():
-            text = s.instruction.line_text.value
-            if re.search(r"always_yes\W+(true|yes|1)\b", text, re.I):
-                return True
-    return False
+def _cleans_all(cmd) -> bool:
+    """``conda clean`` (or mamba/micromamba) that removes the whole package cache: ``--all``,
+    ``--force-pkgs-dirs``, or ``--tarballs`` with ``--packages`` (as in ``-tipsy``).
 
-
-def _cleans_all(cmd, assume_yes: bool) -> bool:
-    """``conda clean`` (or mamba/micromamba) that removes the whole package cache: ``--all``
-    (or ``--tarballs`` with ``--packages``, as in ``-tipsy``), confirmed with ``-y``."""
+    ``-y`` is not required: conda's prompt takes an empty answer (stdin is at end of file in a
+    build) as its default, yes."""
     v = _conda_verb(cmd)
     if v is None or v[0] != "clean":
         return False
     opts = [w.text for w in cmd.argv[1:] if w.text.startswith("-")]
-    everything = sh.has_flag(opts, "a", "all") or (
-        sh.has_flag(opts, "t", "tarballs") and sh.has_flag(opts, "p", "packages")) or \
-        sh.has_flag(opts, "f", "force-pkgs-dirs")
-    yes = assume_yes or sh.has_flag(opts, "y", "yes") or cmd.name == "micromamba" and \
-        _truthy(cmd.assignments.get("MAMBA_ALWAYS_YES"))
-    return everything and yes
+    return sh.has_flag(opts, "a", "all") or sh.has_flag(opts, "f", "force-pkgs-dirs") or (
+        sh.has_flag(opts, "t", "tarballs") and sh.has_flag(opts, "p", "packages"))
 
 
 def _removes_pkgs_dir(cmd) -> bool:
@@ -940,35 +926,51 @@ def conda_no_clean(df, model, ctx) -> Iterator[Violation]:
                 continue
             if _pkgs_cache_mounted(step):
                 continue
-            env = dict(step.env)
-            yes = _always_yes(env, sm, step)
-            pending = []
+            pending: list = []
+            partial = None
             for cmd in step.commands:
                 if _conda_downloads(cmd):
                     pending.append(cmd)
-                elif pending and (_cleans_all(cmd, yes or _truthy(
-                        cmd.assignments.get("CONDA_ALWAYS_YES"))) or _removes_pkgs_dir(cmd)):
+                    partial = None
+                elif pending and (_cleans_all(cmd) or _removes_pkgs_dir(cmd)):
                     pending = []
+                elif pending and (_conda_verb(cmd) or ("",))[0] == "clean":
+                    partial = cmd
             if not pending or not _shipped(model, sm, "/opt/conda/pkgs"):
                 continue
             first, last = pending[0], pending[-1]
             tool_word = last.argv[0].value or last.name
-            if last.name == "micromamba":
-                clean = f"{tool_word} clean --all --yes"
-            else:
-                clean = f"{tool_word} clean -afy"
-            fix = None
-            at = _insertion_point(ctx, step, last)
-            if at is not None:
-                fix = Fix(edits=(Edit(at, at, f" && {clean}"),), applicability="safe",
-                          title=f"Append `&& {clean}`")
+            micro = last.name == "micromamba"
+            clean = f"{tool_word} clean " + ("--all --yes" if micro else "-afy")
             verb, vword = _conda_verb(first)
-            yield Violation(
-                _words_span(first.argv[0], vword),
-                f"{first.name} {verb} without a `{first.name} clean` of the package cache "
-                f"later in the same RUN: the downloaded packages and tarballs stay in this "
-                f"layer (often over 1 GB for ML environments); end the RUN with `&& {clean}`",
-                fix=fix)
+            fix = None
+            if partial is not None:
+                pverb, pword = _conda_verb(partial)
+                opts = partial.argv[partial.argv.index(pword) + 1:]
+                new_opts = "--all --yes" if partial.name == "micromamba" else "-afy"
+                if opts and all((w.value or "").startswith("-") and _source_is(
+                        ctx, w.span, w.value or "") for w in opts):
+                    fix = Fix(edits=(Edit(opts[0].span.start, opts[-1].span.end, new_opts),),
+                              applicability="safe", title=f"Clean everything: {new_opts}")
+                elif not opts and _source_is(ctx, pword.span, "clean"):
+                    fix = Fix(edits=(Edit(pword.span.end, pword.span.end, f" {new_opts}"),),
+                              applicability="safe", title=f"Clean everything: {new_opts}")
+                written = " ".join(w.text for w in partial.argv)
+                why = "it does not remove everything (use -a/--all)"
+                msg = (f"{first.name} {verb}: the `{written}` after it leaves the package cache "
+                       f"in this layer, because {why}; downloaded packages and tarballs are "
+                       f"often over 1 GB for ML environments; use `{partial.argv[0].text} clean "
+                       f"{new_opts}`")
+            else:
+                at = _insertion_point(ctx, step, last)
+                if at is not None:
+                    fix = Fix(edits=(Edit(at, at, f" && {clean}"),), applicability="safe",
+                              title=f"Append `&& {clean}`")
+                msg = (f"{first.name} {verb} without a `{first.name} clean` of the package cache "
+                       f"later in the same RUN: the downloaded packages and tarballs stay in "
+                       f"this layer (often over 1 GB for ML environments); end the RUN with "
+                       f"`&& {clean}`")
+            yield Violation(_words_span(first.argv[0], vword), msg, fix=fix)
 
 
 # ------------------------------------------------------------------------------------- MLD321
@@ -976,9 +978,9 @@ _NO_EFFECT = frozenset({"echo", "export", "set", "cd", "true", ":", "unset", "ha
                         "type", "source", ".", "eval", "printf", "pwd", "env"})
 
 
-def _activation(cmd) -> tuple[str, str] | None:
-    """``(what, target)`` when ``cmd`` activates a conda environment or a virtualenv:
-    ``conda activate X``, ``mamba/micromamba activate X``, ``source activate X``,
+def _activation(cmd) -> tuple[str, str, bool] | None:
+    """``(what, target, is_venv)`` when ``cmd`` activates a conda environment or a
+    virtualenv: ``conda activate X``, ``mamba/micromamba activate X``, ``source activate X``,
     ``. /opt/conda/bin/activate X``, ``source /opt/venv/bin/activate``."""
     name = cmd.name
     args = [w.text for w in cmd.argv[1:]]
@@ -986,21 +988,18 @@ def _activation(cmd) -> tuple[str, str] | None:
         v = _conda_verb(cmd)
         if v is None or v[0] != "activate":
             return None
-        rest = [a for a in args[args.index("activate") + 1:]] if "activate" in args else []
+        rest = args[args.index("activate") + 1:] if "activate" in args else []
         target = next((a for a in rest if not a.startswith("-")), "base")
-        return f"{name} activate {target}".strip(), target
+        return f"{name} activate {target}", target, False
     if name in ("source", ".") and args:
         script = args[0]
         if script == "activate" or script.endswith("/bin/activate"):
-            target = args[1] if len(args) > 1 else None
-            if target is None:
-                venv = script[: -len("/bin/activate")] if script.endswith("/bin/activate") \
-                    else ""
-                if not venv or venv.endswith("conda"):
-                    target = "base"
-                else:
-                    return f"{name} {script}", venv
-            return f"{name} {script} {target}", target
+            folder = script[: -len("/bin/activate")] if script != "activate" else ""
+            if len(args) > 1:
+                return f"{name} {script} {args[1]}", args[1], False
+            if not folder or re.search(r"(conda|mamba|forge)\d*$", folder):
+                return f"{name} {script}", "base", False
+            return f"{name} {script}", folder, True
     return None
 
 
@@ -1034,14 +1033,16 @@ def conda_activate_in_run(df, model, ctx) -> Iterator[Violation]:
             acts = [(c, a) for c, a in acts if a is not None]
             if not acts or not all(_no_effect(c) for c in cmds):
                 continue
-            cmd, (what, target) = acts[-1]
-            if target.startswith("/") and "conda" not in what:
-                suggest = (f"ENV PATH={target}/bin:$PATH (or call {target}/bin/python "
+            cmd, (what, target, is_venv) = acts[-1]
+            if is_venv:
+                folder = _abs(target, step.workdir) or target
+                suggest = (f"ENV PATH={folder}/bin:$PATH (or call {folder}/bin/python "
                            f"directly)")
             else:
                 tool = cmd.name if cmd.name in _CONDA_TOOLS else "conda"
                 path = f"{target}/bin" if target.startswith("/") else (
-                    "/opt/conda/bin" if target == "base" else f"/opt/conda/envs/{target}/bin")
+                    "/opt/conda/bin" if target in ("base", "root") else
+                    f"/opt/conda/envs/{target}/bin")
                 flag = "-p" if target.startswith("/") else "-n"
                 suggest = (f'SHELL ["{tool}", "run", "{flag}", "{target}", "/bin/bash", "-c"], '
                            f"`{tool} run {flag} {target} ...` in each RUN, or "
