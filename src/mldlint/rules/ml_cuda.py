@@ -15,6 +15,7 @@ from typing import Iterator
 from ..fixer import Edit, Fix
 from ..knowledge import image_facts
 from ..knowledge import ml as kb
+from ..parser.shell import pip_args
 from .base import Violation, rule
 
 TORCH_FAMILY = ("torch", "torchvision", "torchaudio", "torchcodec")
@@ -231,8 +232,10 @@ def cuda_wheel_base_mismatch(df, model, ctx) -> Iterator[Violation]:
                        f"image carries two CUDA stacks (1-3 GB duplicated) and nvcc "
                        f"{cuda.version} cannot build extensions for this torch")
         else:
-            if base_flavor or ngc:
-                continue  # -base has no CUDA libraries to duplicate; NGC reinstall is MLD710
+            if base_flavor or ngc or cuda.flavor == "gpu":
+                # -base has no CUDA libraries to duplicate; replacing NGC's torch is MLD710; the
+                # CUDA of a tensorflow -gpu image comes from TF's tested build table, not the tag
+                continue
             if cuda.framework:
                 msg = (f"{what} replaces the base image's torch {cuda.framework[1]} "
                        f"(CUDA {cuda.version}) from {image}: the image keeps both CUDA "
@@ -273,6 +276,8 @@ def _fix_701(df, fw, base_cuda: str) -> Fix | None:
                     return None
                 edits.append(e)
     elif fw.build_source == "local label":
+        if any(f"/whl/{old}" in o for o in fw.pip.options if o.startswith(("-f", "--find-links"))):
+            return None  # a per-CUDA find-links page would have to change too
         for ref in fw.pip.packages:
             if kb.local_label(ref.version) == old:
                 e = _replace_once(df, ref.span, f"+{old}", f"+{tag}")
@@ -329,8 +334,6 @@ def _gpu_intent(df, model) -> list[str]:
                     if _APT_CUDA_RE.search(p.name) or p.name.startswith("nvidia"):
                         out.append(f"system package {p.name}")
             for cmd in step.commands:
-                from ..parser.shell import pip_args
-
                 if pip_args(cmd) is not None:
                     continue
                 if any(_GPU_WORD_RE.search(w.text) for w in cmd.argv):
