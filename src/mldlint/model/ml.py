@@ -119,7 +119,7 @@ def gpu_signals(sm: "StageModel") -> list[str]:
     (``+cuXYZ``, a cuXYZ index, ``--torch-backend=cuXYZ``), GPU-only packages."""
     signals = []
     cuda = stage_cuda(sm)
-    if cuda is not None and (cuda.version or cuda.framework):
+    if cuda is not None:  # any GPU image the tag grammars recognise, even a month unknown
         signals.append(f"CUDA base image {cuda.source}")
     for name in ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES"):
         if sm.final_env.get(name):

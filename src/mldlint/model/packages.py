@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..parser.nodes import Span
+from .expand import expand
 
 # pip options that take a value (the next word unless written --opt=value)
 _PIP_VALUE_OPTS = frozenset({
@@ -224,9 +225,12 @@ def _pip_install(cmd, words, kind: str, env: dict) -> PipInstall | None:
             i += 1
             continue
         if w.value is None and "$" in w.raw:
-            # a variable (`pip install $PKGS`): unknown content
-            i += 1
-            continue
+            # `torch==${TORCH_VERSION}`: expand from ARG/ENV when every variable has a value
+            expanded, complete = expand(w.raw.strip("'\""), env)
+            if not complete or not expanded or any(c.isspace() for c in expanded):
+                i += 1  # unknown content (`pip install $PKGS`)
+                continue
+            v = expanded
         if v.startswith((".", "/", "~")) and not _WHEEL_RE.search(v) or v in (".", ".."):
             inst.local.append(v)
         else:
