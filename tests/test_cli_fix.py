@@ -199,3 +199,20 @@ def test_json_after_fix_reports_what_is_left(env):
     doc = json.loads(r.stdout)
     assert [x["rule"] for x in doc["results"]] == ["MLD904", "MLD903"]
     assert Path("Dockerfile").read_bytes() == SAFE
+
+
+def test_suppressed_finding_is_not_fixed(env):
+    p = put("Dockerfile", b"FROM x\n# mldlint: ignore=MLD902 -- keep the cache\n"
+                          b"RUN pip install a\nRUN pip install b\n")
+    r = run("--fix", "Dockerfile")
+    assert p.read_bytes() == (b"FROM x\n# mldlint: ignore=MLD902 -- keep the cache\n"
+                              b"RUN pip install a\nRUN pip install --no-cache-dir b\n")
+    assert r.exit_code == 0, r.output
+
+
+def test_configuration_applies_when_fixing(env):
+    Path(".mldlint.yaml").write_text("ignore: [MLD902]\n")
+    p = put("Dockerfile", SRC)
+    r = CliRunner().invoke(cli, ["check", "--fix", "Dockerfile"])
+    assert p.read_bytes() == SRC, r.output
+    assert "MLD902" not in r.stdout and "Fixed" not in r.stdout

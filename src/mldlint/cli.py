@@ -261,7 +261,9 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
     suppressed: list["Diagnostic"] = []  # with --include-suppressed (SARIF)
 
     if fix or diff:
-        outcome = _fix_all(items, origins, report, unsafe=unsafe_fixes, diff=diff)
+        outcome = _fix_all([item + (kw,) for item, kw in zip(items, lint_kwargs)], origins,
+                           report, unsafe=unsafe_fixes, diff=diff)
+        suppressed.extend(outcome.suppressed)
         if diff:
             from .reporters.text import would_fix_line
 
@@ -322,6 +324,8 @@ class _FixOutcome:
         self.changed_files = 0
         self.write_failed = False
         self.stdin_fixed = False
+        #: suppressed findings that are left (reported only with --include-suppressed).
+        self.suppressed: list["Diagnostic"] = []
 
 
 def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
@@ -371,7 +375,8 @@ def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
                                   change.after.decode("utf-8", "surrogateescape")))
             if result.applied:
                 outcome.applied[shown] = list(result.applied)
-            report.diagnostics.extend(diags)
+            report.diagnostics.extend(d for d in diags
+                                      if getattr(d, "suppression", None) is None)
             continue
         fixed_source = SourceFile(path=shown, text=result.text, bom=source.bom,
                                   encoding=source.encoding)
@@ -404,7 +409,11 @@ def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
         if applied:
             outcome.applied[shown] = applied
         report.sources[shown] = fixed_source
-        report.diagnostics.extend(diags)
+        for d in diags:
+            if getattr(d, "suppression", None) is not None:
+                outcome.suppressed.append(d)
+            else:
+                report.diagnostics.append(d)
     return outcome
 
 

@@ -299,7 +299,8 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
 
     while True:
         # which fixes can go in this pass
-        candidates = [d for d in diags if applicable(d.fix, unsafe)]
+        candidates = [d for d in diags if applicable(d.fix, unsafe)
+                      and getattr(d, "suppression", None) is None]  # a suppressed finding stays
         chosen: list["Diagnostic"] = []
         taken: dict[str | None, list[Edit]] = {}
         chosen_fixes: dict[Fix, None] = {}
