@@ -228,6 +228,23 @@ def test_mld313_typo_in_file_name():
     assert (hits[0].line, hits[0].column) == (4, 35)
 
 
+def test_mld313_images_without_workdir_start_in_root():
+    hits = lint("""
+        FROM python:3.11-slim
+        COPY requirements.txt /app/
+        RUN pip install --no-cache-dir -r requirements.txt
+    """, "MLD313")
+    assert [h.line for h in hits] == [3]
+    assert "reads /requirements.txt" in hits[0].message
+    hits = lint("""
+        FROM python:3.11-slim
+        COPY requirements.txt /app/
+        WORKDIR srv
+        RUN pip install --no-cache-dir -r requirements.txt
+    """, "MLD313")
+    assert [h.line for h in hits] == [4] and "/srv/requirements.txt" in hits[0].message
+
+
 def test_mld313_cd_in_the_same_run_is_followed():
     hits = lint("""
         FROM python:3.11-slim
@@ -370,6 +387,11 @@ def test_mld313_tools(text, what):
     FROM python:3.11-slim
     COPY requirements.txt .
     RUN pip install -r /requirements.txt
+    """,
+    """
+    FROM mambaorg/micromamba:1.5.8
+    COPY env.yaml .
+    RUN micromamba install -y -n base -f /tmp/env.yaml
     """,
     # a base image the knowledge base does not know (may ship the file), onbuild tags
     """

@@ -271,13 +271,25 @@ _PLAIN_NAMES = frozenset({"Dockerfile", "Containerfile", "Pipfile", "Makefile", 
                           "README", "Procfile", "Gemfile", "Jenkinsfile", "Vagrantfile"})
 #: programs that may create any file (fetch, unpack, copy, run a script)
 _CREATORS = frozenset({
-    "git", "wget", "curl", "tar", "unzip", "bsdtar", "7z", "7za", "gunzip", "bunzip2", "unxz",
-    "zstd", "svn", "hg", "bzr", "rsync", "cp", "mv", "ln", "install", "gsutil", "aws", "az",
-    "gcloud", "gdown", "dvc", "scp", "sftp", "rclone", "s3cmd", "aria2c", "cookiecutter",
-    "degit", "make", "patch", "git-lfs", "gh", "npx", "poetry", "pipenv", "npm", "yarn", "pnpm",
-    "pip-compile", "pdm", "hatch", "rye", "copier", "mc", "hf", "huggingface-cli", "unrar",
-    "busybox", "source", ".", "eval", "xargs", "find", "conda-lock",
+    "tar", "unzip", "bsdtar", "7z", "7za", "gunzip", "bunzip2", "unxz", "zstd", "svn", "hg",
+    "bzr", "gsutil", "aws", "az", "gcloud", "gdown", "dvc", "scp", "sftp", "rclone", "s3cmd",
+    "aria2c", "cookiecutter", "degit", "make", "patch", "git-lfs", "gh", "npx", "copier", "mc",
+    "hf", "huggingface-cli", "unrar", "busybox", "eval", "xargs", "pip-compile",
 })
+#: project tools and the manifests they may write (``None``: any file)
+_PROJECT_WRITERS = {
+    "npm": {"package.json", "package-lock.json", "npm-shrinkwrap.json"},
+    "yarn": {"package.json", "yarn.lock"},
+    "pnpm": {"package.json", "pnpm-lock.yaml"},
+    "poetry": {"pyproject.toml", "poetry.lock"},
+    "pipenv": {"Pipfile", "Pipfile.lock"},
+    "pdm": {"pyproject.toml", "pdm.lock"},
+    "hatch": {"pyproject.toml"},
+    "rye": {"pyproject.toml", "requirements.lock", "requirements-dev.lock"},
+    "conda-lock": None,
+}
+#: programs whose last operand is where they write (``cp a b``, ``ln -s a b``)
+_COPIERS = frozenset({"cp", "mv", "ln", "install", "rsync"})
 _UV_CREATE_SUBS = frozenset({"init", "lock", "export", "add", "remove", "tool"})
 _PY_RE = re.compile(r"python(\d+(\.\d+)*)?[mtd]?$")
 _UV_VALUE_OPTS = frozenset({"--cache-dir", "--directory", "--project", "--config-file",
@@ -422,9 +434,26 @@ def _mentions(cmd, names: Iterable[str]) -> bool:
     return any(n in t for t in texts for n in names)
 
 
-def _may_create(cmd, names: Iterable[str]) -> bool:
-    """Whether ``cmd`` may create a file called one of ``names`` (it mentions the name, fetches,
-    unpacks or copies files, or runs a script whose effects are unknown)."""
+def _copier_may_write(cmd, candidates: Iterable[str]) -> bool:
+    """Whether ``cp``/``mv``/``ln``/``install``/``rsync`` may write one of ``candidates``: its
+    destination (last operand) is relative, dynamic, or one of them or a folder above one."""
+    words = [w for w in cmd.argv[1:]]
+    if any((w.value or "").startswith(("-t", "--target-directory")) for w in words):
+        return True
+    operands = [w for w in words if w.value is None or not w.value.startswith("-")]
+    if not operands:
+        return False
+    dest = operands[-1].value
+    if dest is None or not dest.startswith("/"):
+        return True
+    d = posixpath.normpath(dest)
+    return any(_maybe_under(c, d) for c in candidates)
+
+
+def _may_create(cmd, names: Iterable[str], candidates: Iterable[str] = ()) -> bool:
+    """Whether ``cmd`` may create a file called one of ``names`` at one of ``candidates`` (it
+    mentions the name, unpacks or copies files there, or runs a script whose effects are
+    unknown)."""
     if _mentions(cmd, names):
         return True
     name = cmd.name
@@ -436,8 +465,32 @@ def _may_create(cmd, names: Iterable[str]) -> bool:
             _PY_RE.match(name) or sh.pip_kind(cmd) or name in _CONDA_TOOLS + ("uv", "apt-get")):
         return True  # a program given by path (often a project script)
     args = [w.value for w in cmd.argv[1:]]
+    if name in _PROJECT_WRITERS:
+        wrote = _PROJECT_WRITERS[name]
+        return wrote is None or bool(wrote & set(names))
+    if name in _COPIERS:
+        return _copier_may_write(cmd, candidates)
+    if name == "git":
+        sub = _subcommand(cmd.argv[1:], ("-C", "-c", "--git-dir", "--work-tree"))
+        return sub is None or sub[1] not in ("config", "version", "init", "--version")
+    if name == "wget":
+        # wget names its file after the URL (mentions are checked above) unless recursive
+        for a in args:
+            if a is None or a in ("--recursive", "--mirror") or a.startswith("--input-file"):
+                return True
+            if a.startswith("-") and not a.startswith("--") and set(a[1:]) & set("rmi"):
+                return True
+        return False
+    if name == "curl":
+        return False  # curl writes only where -o/-O/a redirection says (mentions checked above)
+    if name in ("source", "."):
+        script = args[0] if args else None
+        return script is None or script.endswith(".sh") and not script.endswith(
+            ("conda.sh", "mamba.sh")) and "profile" not in script
+    if name == "find":
+        return any(a in ("-exec", "-execdir") for a in args)
     if name in sh.SHELLS:
-        return any(a is None or not a.startswith("-") for a in args)
+        return True  # a script file, or a script read from a pipe
     if _PY_RE.match(name):
         if not args or args[0] is None:
             return True  # a script on stdin, or a dynamic argument
@@ -703,15 +756,46 @@ def _needs(cmd, cwd: _Cwd) -> list[_Need]:
     return out
 
 
+#: image families known to set no WORKDIR (so a build starts in ``/``)
+_ROOT_CWD_FAMILIES = frozenset({"python", "node", "debian", "ubuntu", "alpine", "cuda"})
+_ROOT_CWD_REPOS = re.compile(r"(continuumio/(miniconda3?|anaconda3?)|condaforge/(miniforge3|mambaforge))$")
+#: image families whose knowledge-base WORKDIR is trusted
+_TRUSTED_WORKDIR = re.compile(r"pytorch/pytorch|nvcr\.io/nvidia/(pytorch|tensorflow)$")
+
+
+def _base_cwd(sm) -> str | None:
+    """The working folder the base image of ``sm``'s lineage starts in, when known for sure."""
+    root = sm.lineage()[-1]
+    if root.base is None or root.facts is None:
+        return None
+    repo = root.base.repository
+    if _TRUSTED_WORKDIR.fullmatch(repo) and root.facts.workdir:
+        return root.facts.workdir
+    if root.facts.workdir is None and (root.facts.family in _ROOT_CWD_FAMILIES
+                                       or _ROOT_CWD_REPOS.fullmatch(repo)):
+        return "/"
+    return None
+
+
 def _workdir_tokens(sm) -> dict[int, _Cwd]:
     """The working folder of every step in ``sm``'s lineage (keyed by ``id(step)``)."""
     out: dict[int, _Cwd] = {}
     unknown = 0
+    cwd = _base_cwd(sm)
     for st in reversed(sm.lineage()):
         for step in st.steps:
-            out[id(step)] = _Cwd(step.workdir, f"?{unknown}")
-            if step.instruction.keyword == "WORKDIR":
+            out[id(step)] = _Cwd(cwd, f"?{unknown}")
+            ins = step.instruction
+            if ins.keyword == "WORKDIR" and not ins.swallowed:
                 unknown += 1
+                value, complete = expand(ins.values[0], step.env) if ins.values else ("", False)
+                value = value.strip("'\"")
+                if not complete or not value:
+                    cwd = None
+                elif value.startswith("/"):
+                    cwd = posixpath.normpath(value)
+                else:
+                    cwd = posixpath.normpath(posixpath.join(cwd, value)) if cwd else None
     return out
 
 
@@ -744,7 +828,7 @@ def _provided(model, sm, step, cmd, need: _Need, cwds: dict[int, _Cwd]) -> bool:
     for c in step.commands:
         if c is cmd:
             break
-        if _may_create(c, names):
+        if _may_create(c, names, need.candidates):
             return True
     # earlier instructions of the lineage
     for st in reversed(sm.lineage()):
@@ -768,7 +852,7 @@ def _provided(model, sm, step, cmd, need: _Need, cwds: dict[int, _Cwd]) -> bool:
                     return True
                 if s.script is None:
                     return True  # a RUN we could not read (exec form, another shell)
-                if any(_may_create(c, names) for c in s.commands):
+                if any(_may_create(c, names, need.candidates) for c in s.commands):
                     return True
             elif kw == "ONBUILD":
                 continue
