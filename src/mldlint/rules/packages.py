@@ -235,7 +235,7 @@ def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
                     configured = _recommends_configured_off(sm)
                 if configured:
                     break
-                names = [p.name for p in a.packages] or [w.text for w in words]
+                names = [p.name for p in a.packages] or [w.text.split("=")[0] for w in words]
                 shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
                 fix = None
                 iw = a.install_word
