@@ -245,6 +245,18 @@ def test_mld313_images_without_workdir_start_in_root():
     assert [h.line for h in hits] == [4] and "/srv/requirements.txt" in hits[0].message
 
 
+def test_mld313_heredoc_body_is_read():
+    hits = lint("""
+        # syntax=docker/dockerfile:1
+        FROM python:3.11-slim
+        WORKDIR /srv
+        RUN --mount=type=cache,target=/root/.cache/pip <<EOF
+        pip3 install -r requirements-gpu.txt
+        EOF
+    """, "MLD313")
+    assert len(hits) == 1 and (hits[0].line, hits[0].column) == (5, 17)
+
+
 def test_mld313_cd_in_the_same_run_is_followed():
     hits = lint("""
         FROM python:3.11-slim
@@ -649,6 +661,10 @@ def test_mld325_uv_no_cache_false_still_flags():
     """
     FROM python:3.12-slim
     RUN uv --no-cache pip install --system numpy==1.26.4 && uv -n sync
+    """,
+    """
+    FROM python:3.12-slim
+    RUN uv pip install --no-cache-dir --system numpy==1.26.4
     """,
     """
     FROM python:3.12-slim

@@ -78,6 +78,22 @@ def _subcommand(words, value_opts: Iterable[str] = ()) -> tuple[int, str] | None
     return None
 
 
+def _script_unreadable(step) -> bool:
+    """The RUN's shell script is missing or did not parse cleanly. For a heredoc RUN only the
+    bodies count: the model parses the marker line (``RUN <<EOF``) on its own, which reports a
+    spurious error."""
+    script = step.script
+    if script is None:
+        return True
+    if not script.has_error:
+        return False
+    ins = step.instruction
+    if ins.heredocs and all(w.startswith("<<") or w[:1].isdigit()
+                            for w in ins.effective_rest.value.split()):
+        return any(sh.parse_shell(h.content).has_error for h in ins.heredocs)
+    return True
+
+
 def _leaf_stages(model) -> list:
     """Stages that no later stage builds FROM or copies from: the images a build can produce."""
     used = set()
@@ -867,7 +883,7 @@ def manifest_not_copied(df, model, ctx) -> Iterator[Violation]:
             continue
         cwds = _workdir_tokens(sm)
         for step in sm.runs():
-            if step.instruction.swallowed or step.script is None or step.script.has_error:
+            if step.instruction.swallowed or _script_unreadable(step):
                 continue
             base_cwd = cwds.get(id(step))
             if base_cwd is None:
@@ -1110,7 +1126,7 @@ def conda_activate_in_run(df, model, ctx) -> Iterator[Violation]:
     """A RUN that only activates an environment: the activation ends with that RUN."""
     for sm in model.stages:
         for step in sm.runs():
-            if step.instruction.swallowed or step.script is None or step.script.has_error:
+            if step.instruction.swallowed or _script_unreadable(step):
                 continue
             cmds = step.commands
             acts = [(c, _activation(c)) for c in cmds]
@@ -1182,8 +1198,8 @@ def _uv_cache_kept_out(step, cmd) -> bool:
     env = dict(step.env)
     env.update(cmd.assignments)
     vals = [w.text for w in cmd.argv[1:]]
-    if "--no-cache" in vals or "-n" in vals:
-        return True
+    if "--no-cache" in vals or "--no-cache-dir" in vals or "-n" in vals:
+        return True  # (--no-cache-dir is uv's hidden alias for pip users)
     if "UV_NO_CACHE" in env and (env["UV_NO_CACHE"] or "").strip().lower() not in (
             "0", "false", "no", "off", ""):
         return True
