@@ -1,8 +1,8 @@
 """CLI tests: what a user sees (output lines, JSON document, exit codes) and file discovery.
 
 Findings come from fake checks registered under MLD9xx IDs (not in the catalogue) with fake
-metadata added to the real registry's, and a fake image model, so these tests do not depend on
-the real rules or the model. Tests marked ``needs_parser`` use only the real parser (MLD001 on
+metadata added to the real registry's (the real rules are removed for these tests), so these
+tests do not depend on the real rules. Tests marked ``needs_parser`` use only the real parser (MLD001 on
 an empty file) and are skipped until ``mldlint.parser.parse`` is importable; the fake checks
 themselves run on the real parser's output too, which is why the fixture needs it.
 """
@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -80,7 +79,7 @@ FAKE_RULES = {
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    """Fake checks + metadata, a fake model, cwd = a fresh temporary folder."""
+    """Fake checks + metadata (only they run), cwd = a fresh temporary folder."""
     if not HAVE_PARSER:
         pytest.skip("needs the real parser")
     from mldlint import registry
@@ -92,13 +91,11 @@ def env(monkeypatch, tmp_path):
                                          category=cat, default_enabled=default, title=name)
         monkeypatch.setitem(CHECKS, rid, fn)
     monkeypatch.setattr(engine, "_metas_cache", metas)
+    # only the fake checks run: the real rules are tested elsewhere
+    import mldlint.rules  # noqa: F401  (registers the real checks, which are then removed)
 
-    class FakeModel:
-        stages: list = []
-
-    # a fake model module (the real one may be missing or half-written while it is built)
-    monkeypatch.setitem(sys.modules, "mldlint.model",
-                        types.SimpleNamespace(build_model=lambda df: FakeModel()))
+    for rid in [r for r in CHECKS if r not in FAKE_RULES]:
+        monkeypatch.delitem(CHECKS, rid)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("MLDLINT_DEBUG", raising=False)
