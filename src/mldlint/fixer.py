@@ -283,7 +283,7 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
     refused: list[tuple[str, str, str]] = []
     refused_keys: set[tuple[str, Fix]] = set()
     history: list[tuple[str, list[str]]] = [(_state_hash(text, others), [])]
-    errors_now = _syntax_errors(source)
+    errors_now: int | None = None  # syntax errors of the current text, counted when needed
     passes = 0
 
     def give_up(reason: str) -> FixResult:
@@ -372,6 +372,9 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
         if new_text != text:
             new_src = SourceFile(path=source.path, text=new_text, bom=source.bom,
                                  encoding=source.encoding)
+            if errors_now is None:
+                errors_now = _syntax_errors(SourceFile(path=source.path, text=text,
+                                                       bom=source.bom, encoding=source.encoding))
             new_errors = _syntax_errors(new_src)
             if new_errors > errors_now:
                 culprits = _culprits(text, [d for d in chosen if d.fix is not None],
