@@ -12,13 +12,11 @@ The engine is the only place that knows how a run over one file goes:
 
 Nothing a rule or the model does can end the run: a check that raises becomes one MLD004
 finding for that rule (the other rules still run); a model that cannot be built becomes one
-MLD004 finding, and then only the rules that never look at the model still run.
+MLD004 finding (no rule runs then, since every rule reads the model; MLD001 is still reported).
 """
 
 from __future__ import annotations
 
-import dis
-import inspect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
@@ -132,48 +130,6 @@ def rule_info(rule_id: str, metas: Mapping[str, Any] | None = None) -> RuleInfo:
     except (IndexError, ValueError):
         category = "meta"
     return RuleInfo(rule_id, rule_id.lower(), "warning", category)
-
-
-# ---------------------------------------------------------------------- model dependence
-_uses_model_cache: dict[Any, bool] = {}
-_LOAD_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR", "LOAD_FAST_LOAD_FAST",
-             "LOAD_FAST_BORROW", "LOAD_FAST_BORROW_LOAD_FAST_BORROW", "LOAD_DEREF",
-             "LOAD_CLOSURE", "DELETE_FAST"}
-
-
-def uses_model(fn: Callable[..., Any]) -> bool:
-    """Whether a check function ever reads its ``model`` argument (the second parameter).
-
-    Used only when the model could not be built: checks that never read the model (pure syntax
-    rules) can still run. When in doubt (wrappers, unusual signatures) the answer is True.
-    """
-    try:
-        return _uses_model_cache[fn]
-    except (KeyError, TypeError):
-        pass
-    result = True
-    try:
-        target = inspect.unwrap(fn)
-        code = target.__code__
-        if code.co_argcount >= 2 and not (code.co_flags & inspect.CO_VARARGS):
-            name = code.co_varnames[1]
-            if name in code.co_cellvars:
-                result = True
-            else:
-                result = False
-                for ins in dis.get_instructions(code):
-                    if ins.opname in _LOAD_OPS:
-                        val = ins.argval
-                        if val == name or (isinstance(val, tuple) and name in val):
-                            result = True
-                            break
-    except Exception:  # noqa: BLE001 - builtins, partials, C functions: assume it does
-        result = True
-    try:
-        _uses_model_cache[fn] = result
-    except TypeError:  # pragma: no cover - unhashable callable
-        pass
-    return result
 
 
 # ---------------------------------------------------------------------- suppressions
@@ -291,18 +247,15 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
     checks = [(rid, fn) for rid, fn in sorted(CHECKS.items()) if rid in selected]
     if checks:
         model: Any = None
-        model_ok = True
         try:
             from .model import build_model
 
             model = build_model(df)
-        except Exception as exc:  # noqa: BLE001
-            model_ok = False
+        except Exception as exc:  # noqa: BLE001 - every rule needs the model: none runs
             out.append(_diag(source, info_of(INTERNAL_ERROR),
                              _crash_message("image model", exc), (0, 0)))
+            checks = []
         for rule_id, fn in checks:
-            if not model_ok and uses_model(fn):
-                continue
             ctx = RuleContext(source=source, options=dict((options or {}).get(rule_id, {})),
                               context_dir=context_dir)
             info = info_of(rule_id)
