@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mldlint.engine import lint_source
-from mldlint.registry import implemented, load_all
+from mldlint.registry import default_selection, implemented, load_all
 from mldlint.source import SourceFile
 
 METAS = load_all()
@@ -37,7 +37,10 @@ def test_rule_example(rule_id, kind, example, tmp_path):
     if rule_id not in IMPLEMENTED:
         pytest.skip(f"{rule_id} has no check yet")
     source = SourceFile.from_text(example[kind], path="Dockerfile")
-    found = lint_source(source, {rule_id, "MLD004"}, _context(tmp_path, example))
+    selected = {rule_id, "MLD004"}
+    if rule_id in ("MLD002", "MLD003"):  # pragma rules judge pragmas about the other rules
+        selected |= default_selection(METAS)
+    found = lint_source(source, selected, _context(tmp_path, example))
     crashes = [d.message for d in found if d.rule == "MLD004"]
     assert crashes == []
     hits = [d for d in found if d.rule == rule_id]

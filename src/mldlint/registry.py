@@ -57,7 +57,7 @@ __all__ = [
 APPLICABILITIES = ("safe", "unsafe", "suggest")
 
 #: Rules produced by the engine itself (parse errors, crashed rules), not by check functions.
-ENGINE_RULES = frozenset({"MLD001", "MLD004"})
+ENGINE_RULES = frozenset({"MLD001", "MLD002", "MLD003", "MLD004"})
 
 _ID_RE = re.compile(r"^MLD[0-9]{3}$")
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
