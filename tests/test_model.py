@@ -160,3 +160,24 @@ def test_cmd_entrypoint_healthcheck_inherited_and_reset():
 def test_fragment_stage_has_no_base():
     _, m = _model("COPY . .\nRUN pip install -r requirements.txt\n")
     assert m.final.stage.index == -1 and m.final.base is None and m.final.facts is None
+
+
+def test_heredoc_only_run_has_no_shell_error():
+    _, m = _model("FROM python:3.11-slim\n"
+                  "RUN --mount=type=cache,target=/root/.cache/pip <<EOF\npip3 install -r r.txt\nEOF\n")
+    (step,) = m.final.runs()
+    assert step.script.has_error is False
+    assert [c.name for c in step.commands] == ["pip3"]
+
+
+def test_leaf_stages_and_what_ships():
+    text = ("FROM python:3.11 AS build\nRUN pip wheel -w /wheels x==1\n"
+            "FROM python:3.11 AS test\nRUN echo test\n"
+            "FROM python:3.11-slim\nCOPY --from=build /wheels /wheels\n")
+    _, m = _model(text)
+    build, test, final = m.stages
+    assert m.leaf_stages() == [test, final]
+    assert m.ships(final) and m.ships(test)
+    assert not m.ships(build)
+    assert m.ships(build, "/wheels/x.whl")
+    assert not m.ships(build, "/root/.cache/pip")

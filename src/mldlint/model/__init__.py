@@ -251,6 +251,52 @@ class ImageModel:
                     return st
         return None
 
+    def leaf_stages(self) -> list[StageModel]:
+        """Stages no other stage builds FROM, copies from or mounts (``RUN --mount=from=``):
+        the images a build can produce (``--target`` picks one; the last is the default)."""
+        used: set[int] = set()
+        for st in self.stages:
+            if st.parent is not None:
+                used.add(id(st.parent))
+            for cp in st.copies:
+                if cp.from_stage is not None:
+                    used.add(id(cp.from_stage))
+            for step in st.runs():
+                for m in step.mounts:
+                    ref = m.options.get("from")
+                    src = self.stage_named(ref) if ref else None
+                    if src is not None:
+                        used.add(id(src))
+        return [st for st in self.stages if id(st) not in used]
+
+    def ships(self, sm: StageModel, path: str | None = None) -> bool:
+        """Whether what ``sm``'s RUNs leave on disk can reach a produced image: ``sm`` is in
+        the lineage of a leaf stage, or (when ``path``, a normalised absolute path, is given)
+        such a stage copies out of ``sm`` (or a stage built on it) a folder holding ``path``.
+        Copies whose source is a glob or a variable are not counted (unknown)."""
+        from .paths import is_under, normalize
+
+        shipping: list[StageModel] = []
+        for leaf in self.leaf_stages():
+            for st in leaf.lineage():
+                if not any(st is x for x in shipping):
+                    shipping.append(st)
+        if any(sm is x for x in shipping):
+            return True
+        if path is None:
+            return False
+        for st in shipping:
+            for cp in st.copies:
+                if cp.from_stage is None or not any(sm is x for x in cp.from_stage.lineage()):
+                    continue
+                for s in cp.sources:
+                    if "$" in s or any(ch in s for ch in "*?["):
+                        continue
+                    src = normalize(s, "/")
+                    if src and is_under(path, src):
+                        return True
+        return False
+
     def step_of(self, instruction: Instruction) -> Step | None:
         """The :class:`Step` of an instruction (``None`` for FROM and the preamble)."""
         for st in self.stages:
@@ -334,26 +380,24 @@ def _shell_script(instr: Instruction):
     if not instr.heredocs:
         return sh.parse_shell(rest.value, rest.map)
     # RUN with heredocs: the line (after flags) is a shell command; a bare `<<EOF` (or a shell
-    # reading stdin) runs the heredoc body as the script.
-    line_script = sh.parse_shell(rest.value, rest.map)
-    commands = [c for c in line_script.commands]
-    bodies = []
-    src = instr.line_text  # noqa: F841
-    only_markers = all(w.startswith("<<") or w[:1].isdigit() for w in rest.value.split())
-    for hd in instr.heredocs:
-        runs_as_shell = only_markers or any(sh.shell_heredoc_target(c) for c in commands)
-        if runs_as_shell:
-            from ..parser.nodes import OffsetMap
+    # reading stdin, `bash <<EOF`) runs the heredoc body as the script.
+    from ..parser.nodes import OffsetMap
 
+    only_markers = all(w.startswith("<<") or w[:1].isdigit() for w in rest.value.split())
+    if only_markers:
+        script = sh.Script(commands=[])
+    else:
+        script = sh.parse_shell(rest.value, rest.map)
+    runs_as_shell = only_markers or any(sh.shell_heredoc_target(c) for c in script.commands)
+    if runs_as_shell:
+        for hd in instr.heredocs:
             om = OffsetMap()
             om.add(hd.body_span.start, len(hd.content))
-            bodies.append(sh.parse_shell(hd.content, om))
-    if only_markers:
-        commands = []
-    for b in bodies:
-        commands.extend(b.commands)
-    line_script.commands = commands
-    return line_script
+            body = sh.parse_shell(hd.content, om)
+            script.commands.extend(body.commands)
+            script.pipelines.extend(body.pipelines)
+            script.has_error = script.has_error or body.has_error
+    return script
 
 
 def _script_from_source(value: str, span: Span, instr: Instruction):

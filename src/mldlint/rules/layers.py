@@ -17,7 +17,6 @@ from .packages import (
     lists_left_behind,
     pip_cache_written,
     removed_paths,
-    stage_ships,
     _lists_created,
     _norm,
 )
@@ -545,7 +544,7 @@ def cleanup_in_later_layer(df, model, ctx) -> Iterator[Violation]:
                                 hit = c
                         else:
                             hit = c
-                    if hit is None or not stage_ships(model, sm, hit.path):
+                    if hit is None or not model.ships(sm, hit.path):
                         continue
                     line = hit.step.instruction.start_line
                     yield Violation(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Iterable, Iterator
 
 from ..fixer import Edit, Fix
+from ..model.paths import is_under, normalize
 from ..parser.nodes import Span
 from .base import Violation, rule
 
@@ -52,12 +52,8 @@ def _expand_braces(word: str) -> list[str]:
 
 
 def _norm(path: str, cwd: str | None = None) -> str:
-    """Normalise a path (``~`` as ``/root``; relative paths against ``cwd``)."""
-    if path.startswith("~/") or path == "~":
-        path = "/root" + path[1:]
-    if not path.startswith("/"):
-        path = posixpath.join(cwd or "/", path)
-    return posixpath.normpath(path)
+    """Normalise a path (``~`` as ``/root``; relative paths against ``cwd``, default ``/``)."""
+    return normalize(path, cwd or "/") or "/"
 
 
 def removed_paths(cmd, cwd: str | None = None) -> list[str] | None:
@@ -105,10 +101,7 @@ def _norm_glob(p: str, cwd: str | None) -> str:
 def covers(removed: str, path: str) -> bool:
     """Whether removing ``removed`` (a normalised path, maybe ending in ``/*``) deletes
     ``path``'s contents."""
-    r = removed[:-2] if removed.endswith("/*") else removed
-    r = r.rstrip("/") or "/"
-    p = path.rstrip("/")
-    return p == r or p.startswith(r + "/") or r == "/"
+    return is_under(path, removed)
 
 
 def _lists_created(cmd) -> bool:
@@ -150,44 +143,6 @@ def lists_left_behind(step) -> tuple[object, object] | None:
     return updates[0], cmds[last]
 
 
-def _leaf_stages(model) -> list:
-    """Stages no other stage builds FROM or copies from (the images a build can produce)."""
-    used = set()
-    for st in model.stages:
-        if st.parent is not None:
-            used.add(id(st.parent))
-        for cp in st.copies:
-            if cp.from_stage is not None:
-                used.add(id(cp.from_stage))
-    return [st for st in model.stages if id(st) not in used]
-
-
-def stage_ships(model, sm, path: str | None = None) -> bool:
-    """Whether files that ``sm``'s RUNs leave at ``path`` reach an image a build produces:
-    ``sm`` is a leaf stage or in the lineage of one, or (when ``path`` is given) a shipping
-    stage copies from ``sm`` (or a stage built on it) a folder that contains ``path``."""
-    shipping: list = []
-    for leaf in _leaf_stages(model):
-        for st in leaf.lineage():
-            if st not in shipping:
-                shipping.append(st)
-    if sm in shipping:
-        return True
-    if path is None:
-        return False
-    for st in shipping:
-        for cp in st.copies:
-            src = cp.from_stage
-            if src is None or sm not in src.lineage():
-                continue
-            for s in cp.sources:
-                if "$" in s or any(ch in s for ch in "*?["):
-                    continue
-                if covers(_norm(s), path):
-                    return True
-    return False
-
-
 def _span_of_words(first, last) -> Span:
     return Span(first.span.start, last.span.end)
 
@@ -220,7 +175,7 @@ def _recommends_configured_off(sm) -> bool:
 def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
     """apt-get/apt install without --no-install-recommends."""
     for sm in model.stages:
-        if not stage_ships(model, sm):
+        if not model.ships(sm):
             continue
         configured = None
         for step in sm.runs():
@@ -272,7 +227,7 @@ def _append_fix(ctx, cmd, text: str, title: str) -> Fix | None:
 def apt_lists_not_removed(df, model, ctx) -> Iterator[Violation]:
     """apt-get update in a RUN that leaves /var/lib/apt/lists behind."""
     for sm in model.stages:
-        if not stage_ships(model, sm, _APT_LISTS):
+        if not model.ships(sm, _APT_LISTS):
             continue
         for step in sm.runs():
             found = lists_left_behind(step)
@@ -532,7 +487,7 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                 if _only_tooling(p):
                     continue
                 where = pip_cache_written(sm, step, p)
-                if where is None or not stage_ships(model, sm, where):
+                if where is None or not model.ships(sm, where):
                     continue
                 iw = p.install_word
                 fix = None

@@ -9,6 +9,8 @@ from typing import Iterable, Iterator
 
 from ..fixer import Edit, Fix
 from ..model.expand import expand
+from ..model.paths import is_under as _under
+from ..model.paths import normalize as _abs
 from ..parser import shell as sh
 from ..parser.nodes import Span
 from .base import Violation, rule
@@ -32,23 +34,6 @@ def _known_non_root(user: str | None) -> bool:
 
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().strip("'\"").lower() in _TRUE_WORDS
-
-
-def _under(path: str, folder: str) -> bool:
-    """``path`` is ``folder`` or inside it (both normalised absolute paths)."""
-    folder = folder.rstrip("/") or "/"
-    return path == folder or folder == "/" or path.startswith(folder + "/")
-
-
-def _abs(path: str, cwd: str | None) -> str | None:
-    """A normalised absolute path, or ``None`` when it is relative and the cwd is unknown."""
-    if path.startswith("~/") or path == "~":
-        path = "/root" + path[1:]
-    if not path.startswith("/"):
-        if not cwd:
-            return None
-        path = posixpath.join(cwd, path)
-    return posixpath.normpath(path)
 
 
 def _words_span(first, last) -> Span:
@@ -92,49 +77,6 @@ def _script_unreadable(step) -> bool:
                             for w in ins.effective_rest.value.split()):
         return any(sh.parse_shell(h.content).has_error for h in ins.heredocs)
     return True
-
-
-def _leaf_stages(model) -> list:
-    """Stages that no later stage builds FROM or copies from: the images a build can produce."""
-    used = set()
-    for st in model.stages:
-        if st.parent is not None:
-            used.add(id(st.parent))
-        for cp in st.copies:
-            if cp.from_stage is not None:
-                used.add(id(cp.from_stage))
-        for step in st.runs():
-            for m in step.mounts:
-                ref = m.options.get("from")
-                if ref:
-                    src = model.stage_named(ref)
-                    if src is not None:
-                        used.add(id(src))
-    return [st for st in model.stages if id(st) not in used]
-
-
-def _shipped(model, sm, path: str) -> bool:
-    """Whether ``path`` written by a RUN of ``sm`` ends up in an image the build produces:
-    ``sm`` is in the lineage of a leaf stage, or such a stage copies a folder holding ``path``
-    out of ``sm`` (or a stage built on it)."""
-    shipping: list = []
-    for leaf in _leaf_stages(model):
-        for st in leaf.lineage():
-            if st not in shipping:
-                shipping.append(st)
-    if sm in shipping:
-        return True
-    for st in shipping:
-        for cp in st.copies:
-            if cp.from_stage is None or sm not in cp.from_stage.lineage():
-                continue
-            for s in cp.sources:
-                if "$" in s or any(ch in s for ch in "*?["):
-                    return True
-                a = _abs(s, "/")
-                if a and _under(path, a):
-                    return True
-    return False
 
 
 # ------------------------------------------------------------------------------------- MLD312
@@ -1036,7 +978,7 @@ def conda_no_clean(df, model, ctx) -> Iterator[Violation]:
                     pending = []
                 elif pending and (_conda_verb(cmd) or ("",))[0] == "clean":
                     partial = cmd
-            if not pending or not _shipped(model, sm, "/opt/conda/pkgs"):
+            if not pending or not model.ships(sm, "/opt/conda/pkgs"):
                 continue
             first, last = pending[0], pending[-1]
             tool_word = last.argv[0].value or last.name
@@ -1244,7 +1186,7 @@ def uv_cache(df, model, ctx) -> Iterator[Violation]:
                 what, word = hit
                 dirs = _uv_cache_dirs(step, cmd)
                 where = dirs[0] if dirs else "~/.cache/uv"
-                if not _shipped(model, sm, _abs(where, step.workdir) or "/root/.cache/uv"):
+                if not model.ships(sm, _abs(where, step.workdir) or "/root/.cache/uv"):
                     continue
                 fix = None
                 if _source_is(ctx, word.span, word.value or ""):
