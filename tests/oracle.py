@@ -15,8 +15,11 @@ def buildkit_view(data: bytes):
     """BuildKit's reading of ``data``: a list of tuples, or the error message (str)."""
     import dockerfile
 
+    text = data.decode("utf-8", "surrogateescape")
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        return None  # not UTF-8: the Go bridge cannot take it (it may even abort the process)
     try:
-        cmds = dockerfile.parse_string(data.decode("utf-8", "surrogateescape"))
+        cmds = dockerfile.parse_string(text)
     except dockerfile.GoParseError as exc:
         return str(exc)
     except UnicodeEncodeError:  # text the Go bridge cannot take (lone surrogates)
