@@ -68,7 +68,7 @@ _REQUIRED = (
     "rationale", "not_flagged", "examples", "references",
 )
 _OPTIONAL = ("fix_notes", "options")
-_EXAMPLE_KEYS = {"bad", "good", "fixed", "context", "context_files", "note"}
+_EXAMPLE_KEYS = {"bad", "good", "fixed", "context", "context_files", "note", "options"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ class RuleMeta:
         not_flagged: what the rule deliberately does not flag.
         fix_notes: fix safety notes ("" when the rule has no fix).
         examples: dicts with ``bad`` and/or ``good`` (complete Dockerfiles), optionally
-            ``fixed`` (the exact text after ``--fix``), ``context_files`` (build-context files
+            ``fixed`` (the exact text after ``--fix``), ``options`` (rule options the example is
+            linted with), ``context_files`` (build-context files
             a test must create, ``{}`` for an empty context) and ``context``.
         references: URLs.
         options: the rule's option defaults (``{}`` when it takes none).
@@ -267,6 +268,8 @@ def _validate(filename: str, data: Any) -> RuleMeta:
             and all(isinstance(k, str) and isinstance(v, str) for k, v in cf.items())
         ):
             raise bad(f"{where}.context_files must map relative paths to text")
+        if "options" in ex and not isinstance(ex["options"], dict):
+            raise bad(f"{where}.options must map the rule's options to values")
     options = data.get("options") or {}
     if not isinstance(options, dict):
         raise bad("options must be a mapping")

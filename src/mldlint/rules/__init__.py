@@ -11,4 +11,5 @@ from . import (  # noqa: F401
     runtime,
     security,
     syntax,
+    system_packages,
 )
