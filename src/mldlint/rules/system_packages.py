@@ -203,7 +203,10 @@ def _eol_reasons(ref) -> list[tuple[str, datetime.date | None, str]]:
         if dist is not None:
             found = _eol_of(*dist)
             if found:
-                out.append((f"{found[0]} {dist[1]}", found[1], found[2]))
+                names = {v: k for k, v in data["debian_codenames"].items()}
+                shown = f"{dist[1]} ({names[dist[1]]})" if dist[0] == "debian" and \
+                    dist[1] in names else dist[1]
+                out.append((f"{found[0]} {shown}", found[1], found[2]))
     if repo == "centos":
         m = re.match(r"^(?:centos)?(\d+)", tag)
         if m:
@@ -232,8 +235,8 @@ def end_of_life_base(df, model, ctx) -> Iterator[Violation]:
         yield Violation(
             arg.span,
             f"base image `{ref.raw}`: " + "; ".join(said) +
-            f" [knowledge base of {snapshot.isoformat()}]: no more security fixes; move to a "
-            "supported release")
+            f" (mldlint's end-of-life table as of {snapshot.isoformat()}): it gets no more "
+            "security fixes; move to a supported release")
 
 
 # ------------------------------------------------------------------------------------- MLD206
@@ -453,7 +456,8 @@ def apt_missing_yes(df, model, ctx) -> Iterator[Violation]:
                 if a.tool not in ("apt-get", "apt") or _apt_assume_yes(a):
                     continue
                 if not a.packages and not [w for w in a.command.argv[1:]
-                                           if w.span.start > a.install_word.span.start]:
+                                           if w.span.start > a.install_word.span.start
+                                           and not w.text.startswith("-")]:
                     continue
                 if _piped_yes(step, a.command):
                     continue
@@ -579,6 +583,9 @@ def _externally_managed_base(sm) -> str | None:
         if m:
             return f"Debian {m.group(1)}" if int(m.group(1)) >= 12 else None
         if first in _DEBIAN_MANAGED:
+            dated = re.search(r"(20\d{6})", tag)
+            if dated and first in ("sid", "testing", "unstable") and dated.group(1) < "20230101":
+                return None  # a dated snapshot from before Debian adopted PEP 668
             return f"Debian {first}"
         return None
     if repo in ("ubuntu", "nvidia/cuda", "nvcr.io/nvidia/cuda"):
@@ -774,7 +781,13 @@ def apk_no_cache(df, model, ctx) -> Iterator[Violation]:
             if step.has_cache_mount(_APK_CACHE, "/etc/apk/cache"):
                 continue
             for a in step.apt:
-                if a.tool != "apk" or "--no-cache" in a.options:
+                if a.tool != "apk" or "--no-cache" in a.options or "--no-network" in a.options:
+                    continue
+                if not a.packages and any(
+                        b.tool == "apk" and "--no-cache" in b.options
+                        and b.command.span.start < a.command.span.start for b in step.apt):
+                    # `apk add --virtual .rundeps $runDeps` after `apk add --no-cache ...`:
+                    # the run-time libraries of what was just built, already installed
                     continue
                 if _removed_later(step, a.command, (_APK_CACHE + "/x", "/etc/apk/cache/x")):
                     continue
@@ -1081,7 +1094,9 @@ def curl_wget_hygiene(df, model, ctx) -> Iterator[Violation]:
                     for p in a.packages:
                         if p.name in ("curl", "wget") and p.name not in installed:
                             installed[p.name] = p
-        if len(installed) == 2 and model.ships(sm):
+        used = {c.name for st in sm.lineage() for s in st.runs() for c in s.commands
+                if c.name in ("curl", "wget")}
+        if len(installed) == 2 and len(used) == 2 and model.ships(sm):
             own = [p for p in installed.values() if any(
                 p is q for s in sm.runs() for a in s.apt for q in a.packages)]
             if own:
@@ -1090,7 +1105,8 @@ def curl_wget_hygiene(df, model, ctx) -> Iterator[Violation]:
                 yield Violation(
                     later.span,
                     f"both curl and wget are installed in this image ({later.name} here, "
-                    f"{other} too): one downloader is enough; use one of them everywhere")
+                    f"{other} too) and both are used to download: one downloader is enough; "
+                    "use one of them everywhere")
 
 
 # ------------------------------------------------------------------------------------- MLD341
@@ -1113,6 +1129,12 @@ def _risky_pipeline(p) -> object | None:
     build, a script), or ``None`` when every producer is harmless."""
     if any(c.in_substitution for c in p.commands):
         return None
+    last = p.stages[-1]
+    if last and last[0].name in ("grep", "egrep", "fgrep") and not sh.has_flag(
+            [w.text for w in last[0].argv[1:]], "v", "invert-match"):
+        return None  # a failed producer prints nothing, so grep fails too
+    if last and last[0].name == "head":
+        return None  # pipefail would fail on the producer's SIGPIPE
     for st in p.stages[:-1]:
         for c in st:
             if c.name is None:
