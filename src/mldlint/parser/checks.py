@@ -9,7 +9,9 @@
 3. :func:`build_stages`: stages from FROM instructions (swallowed lines excluded).
 4. :func:`check_instructions`: BuildKit's instruction checks (unknown instruction, argument
    counts, flags an instruction does not take), as MLD001 errors, except where MLD101/MLD102/
-   MLD103 explain the problem.
+   MLD103/MLD105/MLD117 explain the problem (a SHELL written as a JSON array with single
+   quotes, see :func:`single_quoted_json`; an ONBUILD trigger that is ONBUILD, FROM or
+   MAINTAINER).
 """
 
 from __future__ import annotations
@@ -187,6 +189,47 @@ def build_stages(df: Dockerfile) -> None:
     df.stages = stages
 
 
+def single_quoted_json(text: str) -> list[tuple[int, int]] | None:
+    """For text shaped like a JSON array of strings in which at least one string is written
+    with single quotes (``['python', 'app.py']``, not JSON, so BuildKit takes the shell form):
+    the ``(open, close)`` indices of each single-quoted string's quotes. ``None`` for anything
+    else (valid JSON included)."""
+    n = len(text)
+    i = 0
+
+    def skip(k: int) -> int:
+        while k < n and text[k] in " \t":
+            k += 1
+        return k
+
+    i = skip(i)
+    if i >= n or text[i] != "[":
+        return None
+    i = skip(i + 1)
+    singles: list[tuple[int, int]] = []
+    while True:
+        if i >= n or text[i] not in "'\"":
+            return None
+        quote = text[i]
+        j = i + 1
+        while j < n and text[j] != quote:
+            j += 2 if text[j] == "\\" else 1
+        if j >= n:
+            return None
+        if quote == "'":
+            singles.append((i, j))
+        i = skip(j + 1)
+        if i < n and text[i] == ",":
+            i = skip(i + 1)
+            continue
+        if i < n and text[i] == "]":
+            break
+        return None
+    if skip(i + 1) != n:
+        return None
+    return singles or None
+
+
 def _err(df: Dockerfile, ins: Instruction, msg: str, span: Span | None = None) -> None:
     df.errors.append(ParseError(msg, span or ins.keyword_span, ins))
 
@@ -200,9 +243,9 @@ def check_instructions(df: Dockerfile) -> None:
         _check_one(df, ins, ins.keyword)
         if ins.keyword == "ONBUILD" and ins.sub is not None:
             sub = ins.sub
-            if sub.keyword in ("ONBUILD", "FROM", "MAINTAINER"):
-                _err(df, ins, f"{sub.keyword} isn't allowed as an ONBUILD trigger", sub.keyword_span)
-            else:
+            # an ONBUILD, FROM or MAINTAINER trigger is BuildKit's error "... isn't allowed as
+            # an ONBUILD trigger": MLD117 (onbuild-misuse) reports it
+            if sub.keyword not in ("ONBUILD", "FROM", "MAINTAINER"):
                 _check_one(df, sub, sub.keyword)
         elif ins.keyword == "ONBUILD":
             _err(df, ins, "ONBUILD requires at least one argument")
@@ -234,7 +277,8 @@ def _check_one(df: Dockerfile, ins: Instruction, kw: str) -> None:
         if n != 1:
             _err(df, ins, f"{kw} requires exactly one argument")
     elif kw == "SHELL":
-        if not ins.is_json:
+        # single quotes instead of JSON's double quotes: MLD105 explains it
+        if not ins.is_json and single_quoted_json(ins.rest.value) is None:
             _err(df, ins, "SHELL requires the arguments to be in JSON form")
     elif kw == "HEALTHCHECK":
         if n == 0:

@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     python_env,
     runtime,
     security,
+    structure,
     syntax,
     system_packages,
 )
