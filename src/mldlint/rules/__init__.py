@@ -3,6 +3,7 @@
 
 from . import (  # noqa: F401
     base_image,
+    hygiene,
     layers,
     ml_cuda,
     ml_images,
