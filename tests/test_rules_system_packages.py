@@ -521,6 +521,8 @@ def test_340_curl_piped_gets_f_after_curl():
     "curl -sSL -o f.tgz https://x && sha256sum -c sums",
     "curl -s -w '%{http_code}' -o f https://x",
     "wget -q https://x/f", "wget -nv https://x/f", "wget --progress=dot:giga https://x/f",
+    'wget -O php.tar.xz.asc "$PHP_ASC_URL"',
+    "wget https://x/f.tar.gz.sha256",
 ])
 def test_340_quiet(body):
     assert lint(f"FROM ubuntu:22.04\nRUN {body}\n", "MLD340") == []

@@ -1015,6 +1015,10 @@ def _curl_flag_fix(ctx, cmd) -> Fix | None:
                title="Add -f to curl")
 
 
+_SMALL_FILE = re.compile(r"\.(asc|sig|sign|sha256|sha512|sha1|md5|sha256sum|gpg|pub|key|pem|"
+                         r"crt)$", re.I)
+
+
 def _gnu_wget(sm) -> bool | None:
     """True when wget in this image is GNU wget (installed with a package manager, or in a
     full Debian-based official image), False for busybox wget (alpine without a wget
@@ -1071,6 +1075,8 @@ def curl_wget_hygiene(df, model, ctx) -> Iterator[Violation]:
                                                             "show-progress", "spider")) or \
                             "-nv" in words or any(w.startswith("-nv") for w in words):
                         continue
+                    if any(_SMALL_FILE.search(w.raw.strip("'\"")) for w in cmd.argv[1:]):
+                        continue  # a signature, checksum or key: a line of dots at most
                     if gnu is None:
                         gnu = _gnu_wget(sm)
                     if gnu is False:
