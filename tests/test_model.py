@@ -181,3 +181,11 @@ def test_leaf_stages_and_what_ships():
     assert not m.ships(build)
     assert m.ships(build, "/wheels/x.whl")
     assert not m.ships(build, "/root/.cache/pip")
+
+
+def test_shell_instruction_options_reach_run_scripts():
+    _, m = _model('FROM debian:12-slim\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\n'
+                  "RUN curl -fsSL https://example.com/x | tar -xz\n")
+    (step,) = m.final.runs()
+    assert step.shell == ["/bin/bash", "-o", "pipefail", "-c"]
+    assert "pipefail" in step.script.pipelines[0].options

@@ -66,6 +66,8 @@ class Step:
     user: str | None
     workdir: str | None
     script: object | None = None
+    #: the SHELL in effect (exec-form argv; ``None`` = the default ``/bin/sh -c``)
+    shell: list[str] | None = None
     mounts: list[Mount] = field(default_factory=list)
     pip: list[PipInstall] = field(default_factory=list)
     apt: list[AptInstall] = field(default_factory=list)
@@ -245,7 +247,7 @@ class ImageModel:
         for st in reversed(pool):
             if st.name and st.name.lower() == low:
                 return st
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():  # "¹".isdigit() is True, int("¹") raises
             for st in pool:
                 if st.index == int(ref):
                     return st
@@ -364,11 +366,12 @@ def _arg_decls(instr: Instruction) -> list[tuple[str, str | None]]:
     return out
 
 
-def _shell_script(instr: Instruction):
+def _shell_script(instr: Instruction, shell: list[str] | None = None):
     """Parse the shell of a RUN (shell form, heredoc bodies run by a shell, or exec form with
     a shell as argv[0])."""
     from ..parser import shell as sh
 
+    opts = sh.shell_options(shell) if shell else frozenset()
     if instr.is_json:
         vals = instr.values
         if len(vals) >= 3 and vals[0].rsplit("/", 1)[-1] in ("sh", "bash", "dash", "zsh") and \
@@ -378,7 +381,7 @@ def _shell_script(instr: Instruction):
         return None
     rest = instr.effective_rest
     if not instr.heredocs:
-        return sh.parse_shell(rest.value, rest.map)
+        return sh.parse_shell(rest.value, rest.map, options=opts)
     # RUN with heredocs: the line (after flags) is a shell command; a bare `<<EOF` (or a shell
     # reading stdin, `bash <<EOF`) runs the heredoc body as the script.
     from ..parser.nodes import OffsetMap
@@ -387,13 +390,13 @@ def _shell_script(instr: Instruction):
     if only_markers:
         script = sh.Script(commands=[])
     else:
-        script = sh.parse_shell(rest.value, rest.map)
+        script = sh.parse_shell(rest.value, rest.map, options=opts)
     runs_as_shell = only_markers or any(sh.shell_heredoc_target(c) for c in script.commands)
     if runs_as_shell:
         for hd in instr.heredocs:
             om = OffsetMap()
             om.add(hd.body_span.start, len(hd.content))
-            body = sh.parse_shell(hd.content, om)
+            body = sh.parse_shell(hd.content, om, options=opts)
             script.commands.extend(body.commands)
             script.pipelines.extend(body.pipelines)
             script.has_error = script.has_error or body.has_error
@@ -490,7 +493,7 @@ def build_model(df: Dockerfile) -> ImageModel:
             pass
         for ins in stage.instructions:
             step = Step(instruction=ins, env=dict(env), args_in_scope=frozenset(args_in_scope),
-                        user=user, workdir=workdir)
+                        user=user, workdir=workdir, shell=sm.shell)
             sm.steps.append(step)
             kw = ins.keyword
             if ins.swallowed:
@@ -539,7 +542,7 @@ def build_model(df: Dockerfile) -> ImageModel:
                 step.mounts = _parse_mounts(ins)
                 if _runs_posix_shell(sm.shell) or ins.is_json:
                     try:
-                        step.script = _shell_script(ins)
+                        step.script = _shell_script(ins, sm.shell)
                     except RecursionError:  # pragma: no cover - absurdly nested input
                         step.script = None
                     if step.script is not None:

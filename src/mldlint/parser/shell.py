@@ -421,6 +421,14 @@ def _shell_flags(args: Sequence[Word]) -> tuple[bool, int | None, set[str], bool
     return has_c, (i if i < len(args) else None), opts, stdin
 
 
+def shell_options(argv: Sequence[str]) -> frozenset[str]:
+    """The shell options a ``SHELL`` instruction turns on, from its exec-form argv
+    (``["/bin/bash", "-eo", "pipefail", "-c"]`` -> ``{"errexit", "pipefail"}``)."""
+    words = [Word(raw=a, value=a, span=Span(0, 0)) for a in argv[1:]]
+    parsed = _shell_flags(words)
+    return frozenset(parsed[2]) if parsed else frozenset()
+
+
 def shell_heredoc_target(cmd: Command) -> bool:
     """Whether ``cmd`` is a shell (``sh``/``bash``/``dash``/``zsh``...) reading its script from
     stdin: no ``-c`` and no script-file operand (``bash``, ``bash -ex``, ``sh -s``)."""
