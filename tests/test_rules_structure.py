@@ -38,7 +38,8 @@ def test_mld104_reports_the_first_blank_line_and_removes_all():
     assert "lines 3, 5 are blank" in d.message and "RUN that starts on line 2" in d.message
     assert d.severity == "warning"
     fixed = apply(text, d.fix)
-    assert fixed == ("FROM python:3.11-slim\nRUN apt-get update \\\n    && apt-get install -y git \\\n"
+    assert fixed == ("FROM python:3.11-slim\nRUN apt-get update \\\n"
+                     "    && apt-get install -y git \\\n"
                      "    && rm -rf /var/lib/apt/lists/*\nCMD [\"python\"]\n")
     assert lint(fixed, "MLD104") == []
 
@@ -345,3 +346,17 @@ def test_mld117_flags_and_replaces_mld001(trigger):
 def test_mld117_quiet():
     assert lint("FROM python:3.11-slim\nONBUILD COPY . /app/\nONBUILD LABEL a=b\n",
                 "MLD117") == []
+
+
+def test_no_rewrite_fix_while_a_trailing_comment_is_there():
+    # `ENV A=1 # note` would not parse: MLD102 moves the comment first
+    text = "FROM python:3.11-slim\nENV CPU_ONLY 1 # for caffe\nMAINTAINER Jo # jo@example.com\n"
+    (env,) = lint(text, "MLD112")
+    (maint,) = lint(text, "MLD110")
+    assert env.fix is None and maint.fix is None
+
+
+@pytest.mark.parametrize("base", ["jupyter/base-notebook:latest", "bitnami/python:3.11",
+                                  "continuumio/miniconda3:24.1.2-0"])
+def test_mld113_quiet_on_bases_whose_workdir_is_not_recorded(base):
+    assert lint(f"FROM {base}\nCOPY notebooks/ work/\nWORKDIR src\n", "MLD113") == []

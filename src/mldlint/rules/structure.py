@@ -105,9 +105,9 @@ _JSON_FORM_EFFECT = {
     "HEALTHCHECK": "Docker runs it through `/bin/sh -c` as a literal string, so the probe "
                    "always fails and the container is reported unhealthy",
     "SHELL": "BuildKit rejects the file (SHELL requires the arguments to be in JSON form)",
-    "COPY": "BuildKit reads the words (brackets, quotes and commas included) as file names",
-    "ADD": "BuildKit reads the words (brackets, quotes and commas included) as file names",
-    "VOLUME": "the volume paths include the brackets, quotes and commas",
+    "COPY": "BuildKit reads the words (brackets and commas included) as file names",
+    "ADD": "BuildKit reads the words (brackets and commas included) as file names",
+    "VOLUME": "the volume paths include the brackets and commas",
 }
 
 
@@ -267,9 +267,9 @@ def stage_name(df, model, ctx) -> Iterator[Violation]:
         if low in first_of:
             yield Violation(name_arg.span,
                             f"stage name `{name}` is already used by the stage on line "
-                            f"{first_of[low]} (stage names are case-insensitive): BuildKit "
-                            f"rejects duplicate stage names, and references become ambiguous; "
-                            f"rename one of them")
+                            f"{first_of[low]} (stage names are case-insensitive): `--from="
+                            f"{low}`, `FROM {low}` and `--target {low}` can then reach only one "
+                            f"of the two stages; rename one of them")
             continue
         first_of[low] = ins.start_line
         if low in _RESERVED_STAGE_NAMES:
@@ -358,7 +358,8 @@ def maintainer_deprecated(df, model, ctx) -> Iterator[Violation]:
         who = rest.value
         fix = None
         region = Span(ins.keyword_span.start, rest.span().end) if who else ins.keyword_span
-        if who and src.position(region.start)[0] == src.position(region.end)[0] and \
+        if who and ins.trailing_comment is None and \
+                src.position(region.start)[0] == src.position(region.end)[0] and \
                 src.text[rest.span().start:rest.span().end] == who:
             esc = df.escape
             escaped = who.replace(esc, esc + esc).replace('"', esc + '"').replace("$", esc + "$")
@@ -440,7 +441,10 @@ def legacy_key_value(df, model, ctx) -> Iterator[Violation]:
                f"space-separated form (deprecated, and one instruction can set only one "
                f"{'variable' if target.keyword == 'ENV' else 'label'} that way): write "
                f"`{target.keyword} {key.value}=...`")
-        yield Violation(key.span, msg, fix=_key_value_fix(src, key, val))
+        # with an MLD102 trailing comment, `KEY=value # note` would not parse: MLD102's fix
+        # (moving the comment) comes first
+        fix = _key_value_fix(src, key, val) if target.trailing_comment is None else None
+        yield Violation(key.span, msg, fix=fix)
 
 
 def _key_value_fix(src, key, val) -> Fix | None:
@@ -462,6 +466,10 @@ def _key_value_fix(src, key, val) -> Fix | None:
 
 
 # ----------------------------------------------------------------------------- MLD113
+#: base image families the knowledge base lists whose images set no WORKDIR (for the other
+#: families an unset ``workdir`` fact means "not recorded", not "none")
+_NO_WORKDIR_FAMILIES = frozenset({"python", "node", "debian", "ubuntu", "alpine", "scratch",
+                                  "cuda", "distroless"})
 _WIN_ABS_RE = re.compile(r"^(?:[A-Za-z]:(?:[\\/]|$)|[\\/])")
 
 
@@ -474,6 +482,14 @@ def _is_windows_stage(sm, df) -> bool:
                                     ("windows", "servercore", "nanoserver"))
 
 
+def _base_name(root) -> str:
+    """The base image as the messages show it (the repository alone when ARGs in the tag have
+    no known value)."""
+    if root.base is None:
+        return "the base image"
+    return root.base.name_with_tag if root.base_complete else root.base.repository
+
+
 @rule("MLD113")
 def relative_workdir(df, model, ctx) -> Iterator[Violation]:
     """Relative WORKDIR with no absolute one before it; COPY/ADD to a relative destination
@@ -483,8 +499,9 @@ def relative_workdir(df, model, ctx) -> Iterator[Violation]:
             continue  # a fragment: its base is unknown
         lineage = sm.lineage()
         root = lineage[-1]
-        if root.facts is None:
-            continue  # an image the knowledge base does not know may set its own WORKDIR
+        if root.facts is None or (root.facts.workdir is None
+                                  and root.facts.family not in _NO_WORKDIR_FAMILIES):
+            continue  # the base may set a WORKDIR of its own (jupyter: /home/jovyan, ...)
         windows = _is_windows_stage(sm, df)
         inherited_workdir = any(s.instruction.keyword == "WORKDIR" and not s.instruction.swallowed
                                 for st in lineage[1:] for s in st.steps)
@@ -500,7 +517,7 @@ def relative_workdir(df, model, ctx) -> Iterator[Violation]:
                 if not complete or not path or _WIN_ABS_RE.match(path) or step.workdir \
                         or _WIN_ABS_RE.match(ins.args[0].value.strip("\"'")):
                     continue
-                base = root.base.name_with_tag if root.base else "the base image"
+                base = _base_name(root)
                 yield Violation(ins.args[0].span,
                                 f"WORKDIR `{raw}` is relative and no absolute WORKDIR comes "
                                 f"before it (the base {base} sets none), so it resolves "
@@ -515,7 +532,7 @@ def relative_workdir(df, model, ctx) -> Iterator[Violation]:
                     continue
                 if path.startswith("~"):
                     continue
-                base = root.base.name_with_tag if root.base else "the base image"
+                base = _base_name(root)
                 yield Violation(dest.span,
                                 f"{ins.keyword} to the relative destination `{raw}` with no "
                                 f"WORKDIR set in this stage (and none in {base}): the files "
@@ -615,8 +632,9 @@ def copy_multi_source_dest(df, model, ctx) -> Iterator[Violation]:
         if len(sources) > 3:
             shown += f" and {len(sources) - 3} more"
         msg = (f"{ins.keyword} of {len(sources)} sources ({shown}) to `{dest.value}`, which "
-               f"does not end in `/`: with several sources the destination must be a folder "
-               f"written with a trailing `/`, or the build fails; write `{dest.value}/`")
+               f"does not end in `/`: the classic builder fails the build, and BuildKit copies "
+               f"each source to that same path, so unless it already exists as a folder each "
+               f"file replaces the one before; write `{dest.value}/`")
         fix = None
         text = src.text[dest.span.start:dest.span.end]
         if ins.is_json and text == json.dumps(dest.value):
