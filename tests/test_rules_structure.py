@@ -360,3 +360,7 @@ def test_no_rewrite_fix_while_a_trailing_comment_is_there():
                                   "continuumio/miniconda3:24.1.2-0"])
 def test_mld113_quiet_on_bases_whose_workdir_is_not_recorded(base):
     assert lint(f"FROM {base}\nCOPY notebooks/ work/\nWORKDIR src\n", "MLD113") == []
+
+
+def test_mld111_ignores_unknown_instruction_words():
+    assert lint("FROM python:3.11-slim\npip install x\n", "MLD111") == []

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from ..fixer import Edit, Fix
 from ..model.expand import expand
-from ..parser.checks import single_quoted_json
+from ..parser.checks import KNOWN, single_quoted_json
 from ..parser.nodes import Span
 from .base import Violation, rule
 
@@ -385,6 +385,7 @@ def instruction_casing(df, model, ctx) -> Iterator[Violation]:
         words.append(ins)
         if ins.keyword == "ONBUILD" and ins.sub is not None:
             words.append(ins.sub)
+    words = [w for w in words if w.keyword in KNOWN]  # unknown words are MLD001's
     src = df.source
     lower = [w for w in words if w.keyword_text and not w.keyword_text.isupper()]
     if not lower:
