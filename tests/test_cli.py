@@ -191,7 +191,7 @@ def test_binary_file_exits_2(env):
     r = run("check", ".")
     assert r.exit_code == 2
     assert "Dockerfile: error: binary file" in r.stderr
-    assert "All checks passed (1 file)." in r.stdout
+    assert "No problems found in 1 file. 1 path could not be read." in r.stdout
 
 
 def test_unreadable_file_exits_2(env):

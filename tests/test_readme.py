@@ -27,3 +27,17 @@ def test_readme_example_dockerfile_exists():
     first = blocks[0]
     path = re.search(r"mldlint check (\S+)", first).group(1)
     assert (ROOT / path).is_file()
+
+
+def test_readme_configuration_example_is_valid(tmp_path):
+    import subprocess
+    import sys
+
+    block = re.search(r"```yaml\n(# \.mldlint\.yaml.*?)```", README, re.S).group(1)
+    (tmp_path / ".mldlint.yaml").write_text(block)
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "Dockerfile").write_bytes((ROOT / "fixtures/serving/Dockerfile").read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "mldlint", "check", "Dockerfile"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "MLD305" not in proc.stdout  # ignored by the example

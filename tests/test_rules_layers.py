@@ -243,3 +243,11 @@ def test_405_quiet(tmp_path):
 def test_405_dockerfile_specific_ignore_file(tmp_path):
     (tmp_path / "Dockerfile.dockerignore").write_text(".git\n")
     assert lint(BROAD, "MLD405", tmp_path) == []
+
+
+def test_mld401_poetry_only_root_after_manifest_install_is_the_recommended_pattern():
+    text = ("FROM python:3.11-slim\nWORKDIR /app\n"
+            "COPY pyproject.toml poetry.lock ./\nRUN poetry install --no-root\n"
+            "COPY . .\nRUN poetry install --only-root --no-interaction\n")
+    found = lint_source(SourceFile.from_text(text, "Dockerfile"), {"MLD401"}, None)
+    assert [d.rule for d in found] == []

@@ -271,3 +271,13 @@ def test_311_names_unpinned_packages_at_the_first():
 ])
 def test_311_quiet(text):
     assert lint(f"FROM python:3.11-slim\n{text}\n", "MLD311") == []
+
+
+def test_mld311_requirement_satisfied_by_the_base_images_torch_is_not_floating():
+    base = "FROM pytorch/pytorch:2.4.1-cuda12.4-cudnn9-runtime\n"
+    quiet = lint_source(SourceFile.from_text(base + 'RUN pip install --no-cache-dir "torch>=2.0"\n',
+                                             "Dockerfile"), {"MLD311"}, None)
+    assert quiet == []
+    upgraded = lint_source(SourceFile.from_text(
+        base + 'RUN pip install --no-cache-dir -U "torch>=2.0"\n', "Dockerfile"), {"MLD311"}, None)
+    assert [d.rule for d in upgraded] == ["MLD311"]

@@ -304,3 +304,13 @@ def test_502_name_words(name, words):
 ])
 def test_502_secret_name(name, secret):
     assert secret_name(name) is secret
+
+
+def test_mld502_url_with_literal_password_is_a_secret_whatever_the_name():
+    text = ("FROM python:3.11-slim\n"
+            "ARG PIP_INDEX_URL=https://deploy:s3cr3t@pypi.example.com/simple\n"
+            "ARG MIRROR=https://deploy:${TOKEN}@pypi.example.com/simple\n"
+            "ENV HOME_URL=https://user@example.com/\n")
+    found = lint_source(SourceFile.from_text(text, "Dockerfile"), {"MLD502"}, None)
+    assert [(d.line, d.column) for d in found] == [(2, 5)]
+    assert "URL with a password" in found[0].message

@@ -44,7 +44,9 @@ def summary_line(report: Report) -> str:
     """``Found 3 problems (1 error, 2 warnings, 0 info) in 1 file; 1 fixable with --fix.`` or
     ``All checks passed (1 file).``; a note on unreadable paths is appended."""
     n = len(report.diagnostics)
-    if n == 0:
+    if n == 0 and report.unreadable:
+        line = f"No problems found in {_plural(len(report.files), 'file')}."
+    elif n == 0:
         line = f"All checks passed ({_plural(len(report.files), 'file')})."
     else:
         sev = report.by_severity()

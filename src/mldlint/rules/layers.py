@@ -112,7 +112,7 @@ def _installs(step) -> list[_Install]:
             continue
         verb = vals[0] if vals else ""
         if name == "poetry" and verb == "install":
-            root = not any(v in ("--no-root", "--only-root") for v in vals)
+            root = "--no-root" not in vals  # --only-root installs just the project source
             out.append(_Install(cmd, [_norm("pyproject.toml", cwd), _norm("poetry.lock", cwd)],
                                 root, label))
         elif name == "uv" and verb == "sync":

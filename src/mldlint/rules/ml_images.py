@@ -405,8 +405,9 @@ def cuda_visible_devices_baked(df, model, ctx) -> Iterator[Violation]:
                         continue  # a deliberate "run on CPU"
                     msg = (f"`ENV CUDA_VISIBLE_DEVICES={raw}` is baked into the image: inside the "
                            f"container the GPUs passed with `--gpus`/the orchestrator are numbered "
-                           f"from 0, so this hides the others (or, with `--gpus device=1` and "
-                           f"`=1`, all of them); choose devices at run time "
+                           f"from 0, so a fixed list hides the GPUs it does not name, or all of "
+                           f"them when it names an index the container does not have; choose "
+                           f"devices at run time "
                            f"(`docker run --gpus`, `-e CUDA_VISIBLE_DEVICES=...`, Kubernetes "
                            f"resources)")
                 elif key.value == "NVIDIA_VISIBLE_DEVICES":

@@ -495,10 +495,13 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-cache-dir"),),
                               applicability="safe", title="Add --no-cache-dir")
                 what = _pip_what(p)
+                # the size note only where large wheels can be involved
+                cost = "" if p.no_deps and not p.packages else \
+                    " (for a CUDA build of torch alone over 2 GB)"
                 yield Violation(
                     _span_of_words(p.command.argv[0], iw),
                     f"pip install of {what} without --no-cache-dir keeps every downloaded wheel "
-                    f"in {where} in this layer (for a CUDA build of torch alone over 2 GB)",
+                    f"in {where} in this layer{cost}",
                     fix=fix)
 
 
@@ -523,6 +526,24 @@ def _pinned(ref) -> bool:
     return False
 
 
+def _kept_from_base(sm, p, ref) -> bool:
+    """The base image already has a framework (pytorch/pytorch's torch) that satisfies the
+    requirement, and pip keeps it (no ``-U``): the build does not float."""
+    cuda = sm.cuda
+    if cuda is None or cuda.framework is None or p.upgrade:
+        return False
+    name, version = cuda.framework
+    if ref.name != name:
+        return False
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) in SpecifierSet(ref.specifier or "")
+    except (InvalidSpecifier, InvalidVersion):
+        return False
+
+
 @rule("MLD311")
 def pip_unpinned(df, model, ctx) -> Iterator[Violation]:
     """pip install of named packages without an exact version."""
@@ -535,7 +556,8 @@ def pip_unpinned(df, model, ctx) -> Iterator[Violation]:
                 env.update(p.command.assignments)
                 if env.get("PIP_CONSTRAINT") or env.get("UV_CONSTRAINT"):
                     continue
-                loose = [r for r in p.packages if not _pinned(r) and r.name not in _PIP_TOOLING]
+                loose = [r for r in p.packages if not _pinned(r) and r.name not in _PIP_TOOLING
+                         and not _kept_from_base(sm, p, r)]
                 if not loose:
                     continue
                 names = ", ".join(r.raw for r in loose[:8]) + (

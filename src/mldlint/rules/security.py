@@ -197,6 +197,9 @@ _EMPTY_LIKE = frozenset({"", "none", "null", "false", "true", "0", "1", "no", "y
 #: prefixes of well-known credential formats, each followed by a long token-like tail
 _CREDENTIAL_PREFIX = re.compile(r"hf_|sk-|ghp_|gho_|ghs_|github_pat_|AKIA|xox[abprs]-")
 _CREDENTIAL_VALUE = re.compile(rf"(?:{_CREDENTIAL_PREFIX.pattern})[A-Za-z0-9_\-]{{16,}}$")
+#: a URL with a literal password (``https://user:pass@host``); ``user:${TOKEN}@`` is not
+#: literal (the variable may come from a secret) and is left alone
+_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@$]+:(?![$])[^/\s@$]+@", re.IGNORECASE)
 #: splits a name into words: at ``_``/``-``/``.``, and at case changes (``hfToken``,
 #: ``HFToken`` -> ``HF Token``)
 _WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -297,6 +300,9 @@ def secret_in_arg_or_env(df, model, ctx) -> Iterator[Violation]:
             elif val is not None and (_points_to_file(val) or literal and _harmless_value(val)):
                 continue
             yield Violation(span, f"{kw} {name} holds a secret: {where}; {suggestion}")
+        elif val is not None and _URL_PASSWORD.search(val):
+            yield Violation(span, f"the value of {kw} {name} is a URL with a password in it "
+                                  f"(user:password@host): {where}; {suggestion}")
         elif literal:
             m = _CREDENTIAL_VALUE.match(val.strip())
             if m and "/" not in val:
