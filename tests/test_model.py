@@ -189,3 +189,15 @@ def test_shell_instruction_options_reach_run_scripts():
     (step,) = m.final.runs()
     assert step.shell == ["/bin/bash", "-o", "pipefail", "-c"]
     assert "pipefail" in step.script.pipelines[0].options
+
+
+def test_exec_form_commands_are_unwrapped_with_source_spans():
+    from mldlint.model import entrypoint_commands
+
+    df, m = _model('FROM python:3.11-slim\n'
+                   'CMD ["tini", "--", "sh", "-c", "python a.py && uvicorn x:y --port 80"]\n')
+    cmd = m.final.cmd
+    cmds = entrypoint_commands(cmd, df.source.text)
+    assert [c.name for c in cmds] == ["python", "uvicorn"]
+    word = cmds[1].argv[0]
+    assert df.source.text[word.span.start:word.span.end] == "uvicorn"

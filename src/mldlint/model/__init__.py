@@ -444,10 +444,27 @@ def _argv_script(pairs: list[tuple[str, Span]]):
     return sh.Script(commands=[sh.Command(argv=argv, span=span)])
 
 
-def entrypoint_script(instr: Instruction):
-    """The parsed command of a CMD/ENTRYPOINT/HEALTHCHECK (a shell script for the shell form,
-    a one-command script for the exec form); ``None`` for ``HEALTHCHECK NONE``."""
-    return _cmd_script(instr)
+def entrypoint_script(instr: Instruction, source_text: str | None = None):
+    """The parsed command of a CMD/ENTRYPOINT/HEALTHCHECK: a shell script for the shell form;
+    for the exec form, with ``source_text`` given, the argv parsed as a shell would see it
+    (wrappers such as ``tini --`` stripped, ``["sh", "-c", "..."]`` strings parsed; see
+    :func:`mldlint.model.commands.exec_form_script`), else one raw command. ``None`` for
+    ``HEALTHCHECK NONE``."""
+    from .commands import exec_form_script
+
+    script = _cmd_script(instr)
+    if script is None or not instr.is_json or source_text is None or not script.commands:
+        return script
+    words = script.commands[0].argv
+    if any(w.value is None for w in words):
+        return script
+    return exec_form_script(words, source_text)
+
+
+def entrypoint_commands(instr: Instruction, source_text: str | None = None) -> list:
+    """The simple commands of :func:`entrypoint_script` (empty for ``HEALTHCHECK NONE``)."""
+    script = entrypoint_script(instr, source_text)
+    return list(script.commands) if script is not None else []
 
 
 def build_model(df: Dockerfile) -> ImageModel:
@@ -585,4 +602,5 @@ def exec_argv(instr: Instruction) -> list[str] | None:
 
 
 __all__ = ["ImageModel", "StageModel", "Step", "CopyStep", "Mount", "build_model", "exec_argv",
+           "entrypoint_script", "entrypoint_commands",
            "PipInstall", "AptInstall", "PackageRef"]

@@ -11,6 +11,8 @@ from ..fixer import Edit, Fix
 from ..model.expand import expand
 from ..parser.nodes import Span
 from ..parser.shell import SHELLS, has_flag
+from ..model import entrypoint_commands
+from ..model.commands import argv_text, program_name, python_target
 from .base import Violation, rule
 
 # ------------------------------------------------------------------------------ shared helpers
@@ -1368,15 +1370,14 @@ def healthcheck_options(df, model, ctx) -> Iterator[Violation]:
 def _python_command(sm, ctx):
     """``(instruction, command)`` when the final CMD/ENTRYPOINT runs a Python program directly
     (``python app.py``, ``python -m pkg``), else ``None``."""
-    from .runtime import _argv, _commands, _python_target
 
     for ins in (sm.entrypoint, sm.cmd):
         if ins is None:
             continue
-        cmds = _commands(ins, ctx.source.text)
+        cmds = entrypoint_commands(ins, ctx.source.text)
         for c in cmds:
-            argv = _argv(c)
-            t = _python_target(argv)
+            argv = argv_text(c)
+            t = python_target(argv)
             if t is None:
                 continue
             kind, target, _ = t
@@ -1433,11 +1434,10 @@ def python_unbuffered(df, model, ctx) -> Iterator[Violation]:
 # ========================================================= MLD606 workers-duplicate-model
 def _workers(argv: list[str], env: dict) -> tuple[int, int] | None:
     """``(workers, index of the value word)`` for uvicorn/gunicorn/hypercorn argv."""
-    from .runtime import _base, _python_target
 
-    prog = _base(argv[0]) if argv else ""
+    prog = program_name(argv[0]) if argv else ""
     start = 1
-    t = _python_target(argv)
+    t = python_target(argv)
     if t is not None and t[0] == "m":
         prog = t[1]
         start = argv.index(t[1]) + 1 if t[1] in argv else len(argv)
@@ -1494,7 +1494,6 @@ def _loads_model(sm, ctx) -> str | None:
 def workers_duplicate_model(df, model, ctx) -> Iterator[Violation]:
     """A model server started with several worker processes in an image that carries a
     model."""
-    from .runtime import _argv, _commands
 
     sm = model.final
     if sm is None:
@@ -1502,8 +1501,8 @@ def workers_duplicate_model(df, model, ctx) -> Iterator[Violation]:
     for ins in (sm.entrypoint, sm.cmd):
         if ins is None:
             continue
-        for c in _commands(ins, ctx.source.text):
-            argv = _argv(c)
+        for c in entrypoint_commands(ins, ctx.source.text):
+            argv = argv_text(c)
             found = _workers(argv, sm.final_env)
             if found is None or found[0] < 2:
                 continue
@@ -1529,9 +1528,8 @@ _WEIGHT_URL = re.compile(r"^https?://\S+\.(pt|pth|bin|safetensors|onnx|ckpt|gguf
 
 
 def _is_download(c) -> str | None:
-    from .runtime import _argv, _python_target
 
-    argv = _argv(c)
+    argv = argv_text(c)
     if not argv:
         return None
     name = c.name or ""
@@ -1539,7 +1537,7 @@ def _is_download(c) -> str | None:
         return f"{name} download"
     if name in ("wget", "curl") and any(_WEIGHT_URL.match(a) for a in argv[1:]):
         return f"{name} of model weights"
-    t = _python_target(argv)
+    t = python_target(argv)
     if t is not None:
         kind, target, _ = t
         if kind == "file" and _DL_SCRIPT.search(_basename(target)):
@@ -1556,7 +1554,6 @@ def _is_download(c) -> str | None:
 @rule("MLD607")
 def runtime_download_every_start(df, model, ctx) -> Iterator[Violation]:
     """CMD/ENTRYPOINT downloads a model before starting the app, with no VOLUME for it."""
-    from .runtime import _commands
 
     sm = model.final
     if sm is None:
@@ -1567,7 +1564,7 @@ def runtime_download_every_start(df, model, ctx) -> Iterator[Violation]:
     for ins in (sm.entrypoint, sm.cmd):
         if ins is None or not any(s.instruction is ins for s in sm.steps):
             continue
-        cmds = _commands(ins, ctx.source.text)
+        cmds = entrypoint_commands(ins, ctx.source.text)
         if len(cmds) < 2:
             continue
         for c in cmds[:-1]:

@@ -3,100 +3,14 @@
 from __future__ import annotations
 
 import re
-import shlex
 from typing import Iterator
 
-from ..parser.nodes import OffsetMap, Span
+from ..model import entrypoint_commands
+from ..model.commands import argv_text, program_name, python_target
+from ..parser.nodes import Span
 from .base import Violation, rule
 
 # ------------------------------------------------------------------------------ shared helpers
-
-
-def _base(v: str | None) -> str:
-    return (v or "").rstrip("/").rsplit("/", 1)[-1]
-
-
-def _exec_script(instr, words, source_text: str | None):
-    """Parse an exec-form argv as the shell would see ``shlex.join(argv)``, so that wrappers
-    (``tini --``, ``conda run``, ``exec``) are stripped and ``["sh", "-c", "..."]`` strings are
-    parsed as scripts. Words keep their source spans where the JSON string has no escapes;
-    others map to the start of their JSON string."""
-    from ..parser.shell import parse_shell
-
-    parts: list[str] = []
-    om = OffsetMap()
-    for i, w in enumerate(words):
-        v, sp = w.value, w.span
-        if i:
-            parts.append(" ")
-            om.add(words[i - 1].span.end, 1, verbatim=False)
-        q = shlex.quote(v)
-        parts.append(q)
-        exact = source_text is not None and source_text[sp.start + 1:sp.end - 1] == v
-        if exact and q == v:
-            om.add(sp.start + 1, len(v))
-        elif exact and q == "'" + v + "'":
-            om.add(sp.start, 1, verbatim=False)
-            om.add(sp.start + 1, len(v))
-            om.add(sp.end - 1, 1, verbatim=False)
-        else:
-            om.add(sp.start, len(q), verbatim=False)
-    return parse_shell("".join(parts), om)
-
-
-def _commands(instr, source_text: str | None = None):
-    """The simple commands a CMD/ENTRYPOINT/HEALTHCHECK CMD runs (shell or exec form), with
-    wrappers stripped and ``sh -c`` strings parsed. Empty for ``HEALTHCHECK NONE``.
-
-    :func:`mldlint.model.entrypoint_script` gives the exec form as one raw argv; it is
-    re-parsed here so that ``["sh", "-c", "uvicorn ..."]`` and ``["tini", "--", ...]`` are seen
-    through."""
-    from ..model import entrypoint_script
-
-    script = entrypoint_script(instr)
-    if script is None:
-        return []
-    if not instr.is_json or not script.commands:
-        return list(script.commands)
-    words = script.commands[0].argv
-    if any(w.value is None for w in words):
-        return list(script.commands)
-    return list(_exec_script(instr, words, source_text).commands)
-
-
-def _argv(cmd) -> list[str]:
-    return [w.text for w in cmd.argv]
-
-
-_PY_RE = re.compile(r"python(\d+(\.\d+)?)?$")
-#: python options that take a separate argument
-_PY_OPT_ARG = frozenset({"-W", "-X", "-Q"})
-
-
-def _python_target(argv: list[str]) -> tuple[str, str, list[str]] | None:
-    """For ``python [opts] -m mod args`` / ``python [opts] -c code`` / ``python file``:
-    ``("m"|"c"|"file", target, rest)``; ``None`` when ``argv`` is not a python call."""
-    if not argv or not _PY_RE.match(_base(argv[0])):
-        return None
-    i = 1
-    while i < len(argv):
-        a = argv[i]
-        if a in ("-m", "-c"):
-            if i + 1 >= len(argv):
-                return None
-            return a[1], argv[i + 1], argv[i + 2:]
-        if a.startswith("-m") and len(a) > 2:
-            return "m", a[2:], argv[i + 1:]
-        if a.startswith("-c") and len(a) > 2:
-            return "c", a[2:], argv[i + 1:]
-        if a in _PY_OPT_ARG:
-            i += 2
-            continue
-        if a.startswith("-"):
-            i += 1
-            continue
-        return "file", a, argv[i + 1:]
-    return None
 
 
 # ----------------------------------------------------- MLD601 serving-image-without-healthcheck
@@ -126,7 +40,7 @@ def server_of(argv: list[str]) -> str | None:
     """The known server an argv starts (``"uvicorn"``, ``"vllm serve"``, ...), or ``None``."""
     if not argv:
         return None
-    py = _python_target(argv)
+    py = python_target(argv)
     if py is not None:
         kind, target, rest = py
         if kind != "m":
@@ -140,7 +54,7 @@ def server_of(argv: list[str]) -> str | None:
             argv = [top] + rest
         else:
             return None
-    prog = _base(argv[0])
+    prog = program_name(argv[0])
     if prog in _SERVER_PROGRAMS:
         if any(a in _NON_SERVING_FLAGS for a in argv[1:]):
             return None
@@ -159,8 +73,8 @@ def _find_server(sm, source_text):
     for ins in (sm.entrypoint, sm.cmd):
         if ins is None:
             continue
-        for c in _commands(ins, source_text):
-            name = server_of(_argv(c))
+        for c in entrypoint_commands(ins, source_text):
+            name = server_of(argv_text(c))
             if name:
                 return name, ins, c
     ep, cmd = sm.entrypoint, sm.cmd
@@ -213,7 +127,7 @@ def serving_image_without_healthcheck(df, model, ctx) -> Iterator[Violation]:
         span = cmd.span
     else:
         span = ins.keyword_span
-    port = _served_port(_argv(cmd) if cmd is not None else [], sm) or "PORT"
+    port = _served_port(argv_text(cmd) if cmd is not None else [], sm) or "PORT"
     yield Violation(
         span,
         f"the image starts a server ({name}) but has no HEALTHCHECK: Docker only sees that the "
@@ -281,7 +195,7 @@ def healthcheck_binary_missing(df, model, ctx) -> Iterator[Violation]:
     if sm is None or sm.healthcheck is None:
         return
     hc = sm.healthcheck
-    cmds = _commands(hc, ctx.source.text)
+    cmds = entrypoint_commands(hc, ctx.source.text)
     names = [c.name for c in cmds]
     # a probe that is guarded (`command -v curl`) or has a working fallback is not a problem
     guarded = {w.value for c in cmds if c.name in ("command", "which", "type", "hash")
@@ -353,9 +267,9 @@ def heavy_healthcheck(df, model, ctx) -> Iterator[Violation]:
     for ins in df.instructions:
         if ins.keyword != "HEALTHCHECK" or ins.swallowed:
             continue
-        for c in _commands(ins, ctx.source.text):
-            argv = _argv(c)
-            py = _python_target(argv)
+        for c in entrypoint_commands(ins, ctx.source.text):
+            argv = argv_text(c)
+            py = python_target(argv)
             what = None
             if py is not None:
                 kind, target, _ = py
