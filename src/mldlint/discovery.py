@@ -3,7 +3,8 @@
 Files named on the command line are taken as they are (any name). Folders are walked
 recursively for the file names Dockerfiles usually have (:data:`PATTERNS`, matched against the
 file name only, case-sensitively), skipping VCS, dependency and virtual-environment folders.
-Symlinked folders are not followed (no loops); the result is sorted and deterministic.
+Symlinked folders are not followed (no loops), nor symlinked files that point out of the
+walked folder; the result is sorted and deterministic.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def _skip_dir(parent: str, name: str) -> bool:
     return os.path.exists(os.path.join(full, "pyvenv.cfg"))
 
 
+def _inside(real: str, real_root: str) -> bool:
+    try:
+        return os.path.commonpath([real, real_root]) == real_root
+    except ValueError:  # different drives
+        return False
+
+
 def _clean(path: str) -> str:
     """``./a/Dockerfile`` -> ``a/Dockerfile`` (keeps a leading ``..`` and absolute paths)."""
     return os.path.normpath(path)
@@ -48,6 +56,7 @@ def walk(root: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Dockerfiles under folder ``root`` and folders that could not be read."""
     files: list[str] = []
     problems: list[tuple[str, str]] = []
+    real_root = os.path.realpath(root)
 
     def onerror(err: OSError) -> None:
         problems.append((_clean(err.filename or root), err.strerror or str(err)))
@@ -57,8 +66,11 @@ def walk(root: str) -> tuple[list[str], list[tuple[str, str]]]:
         for name in sorted(filenames):
             if is_dockerfile_name(name):
                 full = os.path.join(dirpath, name)
-                if os.path.isfile(full):  # skips broken symlinks, sockets, fifos
-                    files.append(_clean(full))
+                if not os.path.isfile(full):  # skips broken symlinks, sockets, fifos
+                    continue
+                if os.path.islink(full) and not _inside(os.path.realpath(full), real_root):
+                    continue  # a symlink out of the folder: not part of what was asked for
+                files.append(_clean(full))
     return files, problems
 
 

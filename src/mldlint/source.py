@@ -63,15 +63,26 @@ class SourceFile:
             BinaryFileError: the data contains NUL bytes (and no UTF-16 BOM), or a UTF-16 file
                 cannot be decoded.
         """
+        if data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
+            raise BinaryFileError("UTF-32 text is not supported (save the file as UTF-8)")
         if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
             bom = data[:2]
             try:
                 text = data[2:].decode("utf-16-le" if bom == codecs.BOM_UTF16_LE else "utf-16-be")
             except UnicodeDecodeError as exc:
-                raise BinaryFileError(f"invalid UTF-16 text at byte {exc.start + 2}") from None
+                raise BinaryFileError(f"invalid UTF-16 text at byte {exc.start + 2}: "
+                                      f"{exc.reason}") from None
+            if "\x00" in text:
+                raise BinaryFileError(f"binary file (UTF-16 NUL character at character "
+                                      f"{text.index(chr(0))})")
             return cls(path=path, text=text, bom=bom, encoding="utf-16")
         if b"\x00" in data:
             pos = data.index(b"\x00")
+            head = data[:200]
+            if len(head) >= 4 and (head[1::2].count(0) * 4 >= len(head) * 3 // 2
+                                   or head[0::2].count(0) * 4 >= len(head) * 3 // 2):
+                raise BinaryFileError(f"binary file (NUL byte at byte offset {pos}): looks like "
+                                      "UTF-16 without a byte order mark (save it as UTF-8)")
             raise BinaryFileError(f"binary file (NUL byte at byte offset {pos})")
         bom = b""
         if data.startswith(UTF8_BOM):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from ..knowledge import ImageFacts, image_facts
 from ..parser.nodes import Dockerfile, Instruction, Span, Stage
@@ -135,6 +135,18 @@ class StageModel:
     healthcheck: Instruction | None = None
     exposes: list[str] = field(default_factory=list)
     is_final: bool = False
+    #: memo of :meth:`frameworks` / :meth:`gpu_signals` (rules call them in loops over large
+    #: files), keyed on the lineage and its step counts so a model still being built is safe.
+    _memo: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict, init=False,
+                                                    repr=False, compare=False)
+
+    def _memoized(self, name: str, compute: "Callable[[StageModel], list[Any]]") -> list[Any]:
+        key = tuple((id(st), len(st.steps)) for st in self.lineage())
+        hit = self._memo.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, compute(self))
+            self._memo[name] = hit
+        return list(hit[1])
 
     @property
     def index(self) -> int:
@@ -198,13 +210,13 @@ class StageModel:
         (:class:`~mldlint.model.ml.FrameworkInstall`, oldest first)."""
         from .ml import framework_installs
 
-        return framework_installs(self)
+        return self._memoized("frameworks", framework_installs)
 
     def gpu_signals(self) -> list[str]:
         """Reasons to believe the image targets a GPU (see :func:`mldlint.model.ml.gpu_signals`)."""
         from .ml import gpu_signals
 
-        return gpu_signals(self)
+        return self._memoized("gpu_signals", gpu_signals)
 
     def has_program(self, program: str) -> bool | None:
         """True when the image provably has ``program``, False when it provably lacks it,

@@ -9,17 +9,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+#: the longest ``${A:-word}`` default word looked at, and the deepest nesting of defaults
+#: expanded: without the first bound, a long line of unclosed ``${a:-`` is rescanned to its end
+#: from every ``$`` (quadratic time); without the second, ``${a:-${a:-...}}`` recursed until a
+#: RecursionError (both found by the long-line and fuzz tests).
+MAX_WORD = 4096
+MAX_DEPTH = 32
+
 _VAR_RE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}"
-    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]{0,%d}))?\}"
+    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))" % MAX_WORD
 )
 
 
-def variables_used(text: str) -> list[tuple[str, int, int]]:
+def variables_used(text: str, _depth: int = 0) -> list[tuple[str, int, int]]:
     """Names referenced in ``text`` as ``(name, start, end)`` (indices into ``text``, end
     exclusive, covering ``$NAME``/``${...}``). ``\\$`` escapes are skipped. Default words inside
-    ``${A:-$B}`` are scanned too."""
-    out = []
+    ``${A:-$B}`` are scanned too (down to :data:`MAX_DEPTH` levels)."""
+    out: list[tuple[str, int, int]] = []
+    if _depth > MAX_DEPTH:
+        return out
     for m in _VAR_RE.finditer(text):
         if m.start() > 0 and text[m.start() - 1] == "\\":
             continue
@@ -28,16 +37,20 @@ def variables_used(text: str) -> list[tuple[str, int, int]]:
         word = m.group("word")
         if word and "$" in word:
             base = m.start("word")
-            out.extend((n, s + base, e + base) for n, s, e in variables_used(word))
+            out.extend((n, s + base, e + base)
+                       for n, s, e in variables_used(word, _depth + 1))
     return out
 
 
-def expand(text: str, env: dict[str, str | None]) -> tuple[str, bool]:
+def expand(text: str, env: dict[str, str | None], _depth: int = 0) -> tuple[str, bool]:
     """Expand variables in ``text`` with ``env`` (a ``None`` value = declared without value).
 
     Returns ``(expanded, complete)``; ``complete`` is False when a variable had no known value
-    (it expands to the empty string, as in BuildKit).
+    (it expands to the empty string, as in BuildKit), or when defaults nest deeper than
+    :data:`MAX_DEPTH` (the text is then returned as it is).
     """
+    if _depth > MAX_DEPTH:
+        return text, False
     complete = True
 
     def sub(m: re.Match) -> str:
@@ -50,13 +63,13 @@ def expand(text: str, env: dict[str, str | None]) -> tuple[str, bool]:
         is_set = name in env and val is not None
         if op in (":-", "-"):
             if (op == ":-" and not val) or (op == "-" and not is_set):
-                inner, ok = expand(word or "", env)
+                inner, ok = expand(word or "", env, _depth + 1)
                 complete = complete and ok
                 return inner
             return val or ""
         if op in (":+", "+"):
             if (op == ":+" and val) or (op == "+" and is_set):
-                inner, ok = expand(word or "", env)
+                inner, ok = expand(word or "", env, _depth + 1)
                 complete = complete and ok
                 return inner
             return ""

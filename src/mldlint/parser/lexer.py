@@ -466,7 +466,7 @@ class _Parser:
                 # blank line (or a lone escape): comments above no longer belong to anything
                 pending_comments = []
                 continue
-            lm = OffsetMap()
+            lm = OffsetMap(pl.start + lead)
             lm.add(pl.start + lead, keep)
             parts = [stripped[:keep]]
             start_line = pl.number

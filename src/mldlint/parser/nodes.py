@@ -28,9 +28,11 @@ class OffsetMap:
     to a single source offset.
     """
 
-    __slots__ = ("_starts", "_src", "_lens", "_verbatim", "length")
+    __slots__ = ("_starts", "_src", "_lens", "_verbatim", "length", "origin")
 
-    def __init__(self) -> None:
+    def __init__(self, origin: int = 0) -> None:
+        #: the source offset an empty map maps to (where the derived text would start).
+        self.origin = origin
         self._starts: list[int] = []
         self._src: list[int] = []
         self._lens: list[int] = []
@@ -56,7 +58,7 @@ class OffsetMap:
         """Source offset of derived-text ``index`` (0 <= index <= length). ``length`` maps one
         past the last character of the last segment."""
         if not self._starts:
-            return 0
+            return self.origin
         if index >= self.length:
             i = len(self._starts) - 1
             return self._src[i] + (self._lens[i] if self._verbatim[i] else 0)
@@ -75,7 +77,7 @@ class OffsetMap:
 
     def sub(self, start: int, end: int) -> "OffsetMap":
         """The map of the derived substring ``[start, end)``."""
-        out = OffsetMap()
+        out = OffsetMap(self.to_source(start))
         i = 0
         while i < len(self._starts):
             seg_s, seg_len = self._starts[i], self._lens[i]
