@@ -13,7 +13,7 @@ from dataclasses import dataclass
 #: expanded: without the first bound, a long line of unclosed ``${a:-`` is rescanned to its end
 #: from every ``$`` (quadratic time); without the second, ``${a:-${a:-...}}`` recursed until a
 #: RecursionError (both found by the long-line and fuzz tests).
-MAX_WORD = 4096
+MAX_WORD = 1024
 MAX_DEPTH = 32
 
 _VAR_RE = re.compile(
