@@ -323,6 +323,9 @@ FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__", "os.system", "os.pop
 JUSTIFIED = {
     ("cache.py", "pickle"): "loads its own start-up cache of rule metadata (never Dockerfile "
                             "content) from the user's cache folder",
+    ("shellcheck.py", "subprocess"): "--shellcheck runs the ShellCheck binary (a static "
+                                     "analyser) on RUN scripts written to temporary files, with "
+                                     "an argv list and no shell; the scripts are read, not run",
 }
 
 
@@ -335,6 +338,13 @@ def test_nothing_in_src_can_execute_dockerfile_content():
                 (kind == "call" and name in FORBIDDEN_CALLS)
             if bad and (rel, name) not in JUSTIFIED:
                 found.append(f"{rel}:{line}: {kind} {name}")
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):  # no shell=True, even where subprocess is justified
+            if isinstance(node, ast.Call) and ast.unparse(node.func).startswith("subprocess."):
+                for kw in node.keywords:
+                    if kw.arg == "shell" and not (isinstance(kw.value, ast.Constant)
+                                                  and kw.value.value is False):
+                        found.append(f"{rel}:{node.lineno}: subprocess with shell=")
     assert not found, found
 
 
@@ -450,6 +460,24 @@ def test_fix_never_writes_outside_the_build_context(tmp_path, monkeypatch, where
     assert dockerfile.read_bytes() == original
     before = sorted(p.name for p in outside.iterdir())
     assert before == [".dockerignore"]  # no temporary files left there either
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "app.py", ".bashrc", "dockerignore"])
+def test_fix_writes_no_second_file_but_a_dockerignore(tmp_path, name):
+    """Inside the build context too: a fix may write only a ``.dockerignore``, never another
+    file (not even the Dockerfile through a second path)."""
+    (tmp_path / name).write_text("keep\n")
+    src = SourceFile.from_text("FROM python:3.11\nRUN echo ESCAPE\n", "Dockerfile")
+    saved = dict(CHECKS)
+    CHECKS["MLD999"] = _escape_check(lambda ctx: os.path.join(ctx.context_dir, name))
+    try:
+        result = fix_source(src, {"MLD999"}, str(tmp_path))
+    finally:
+        CHECKS.clear()
+        CHECKS.update(saved)
+    assert result.other_files == [] and result.text == src.text
+    assert [r[2] for r in result.refused] == [
+        f"it writes {os.path.join(str(tmp_path), name)}, which is not a .dockerignore file"]
 
 
 def test_fix_second_file_inside_the_context_is_allowed(tmp_path):

@@ -26,7 +26,8 @@ a BOM and undecodable bytes (kept as lone surrogates) survive byte for byte.
 
 Second files (``Edit.path``): their edits are offsets into that file's text as it is on disk
 (an empty text when it does not exist yet). They are applied only when the file lies inside
-the build context (never for stdin), and only in the first pass that proposes them: rules read
+the build context (never for stdin) and are ``.dockerignore`` files (``.dockerignore`` or
+``<Dockerfile>.dockerignore``), and only in the first pass that proposes them: rules read
 the build context from disk, so later passes would propose the same edits again.
 
 :func:`write_atomic` writes a file the way ``--fix`` does: a temporary file in the same folder,
@@ -319,6 +320,9 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
                     problem = f"it writes {e.path}, but there is no build context"
                 elif not _inside(e.path, context_dir):
                     problem = f"it writes {e.path}, outside the build context {context_dir}"
+                elif not os.path.basename(e.path).endswith(".dockerignore"):
+                    # the only second files a fix may write (MLD405): never anything else
+                    problem = f"it writes {e.path}, which is not a .dockerignore file"
                 else:
                     if e.path not in others:
                         others[e.path] = _OtherFile(e.path)
