@@ -175,6 +175,9 @@ def _lint_all(items: list[tuple["SourceFile", set[str], str | None]],
               help="Print the fixes as a unified diff instead of writing them; exit 1 when "
                    "anything would change.")
 @click.option("--show-fixes", is_flag=True, help="With --fix, list the fixes applied per file.")
+@click.option("--shellcheck/--no-shellcheck", "shellcheck", default=None,
+              help="Run ShellCheck over the RUN scripts and report its SC codes (needs "
+                   "mldlint[shellcheck]; default: the configuration's shellcheck, else off).")
 @_guarded
 def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
           extend_select: tuple[str, ...], fail_on: str, no_color: bool, show_source: bool,
@@ -182,7 +185,8 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
           unsafe_fixes: bool = False, diff: bool = False, show_fixes: bool = False,
           output: str | None = None, config_path: str | None = None, isolated: bool = False,
           no_inline_suppressions: bool = False, include_suppressed: bool = False,
-          statistics: bool = False, quiet: bool = False) -> None:
+          statistics: bool = False, quiet: bool = False,
+          shellcheck: bool | None = None) -> None:
     """Lint Dockerfiles (PATHs: files, folders, or - for stdin; default: the current folder)."""
     from .discovery import discover
     from .reporters import Report, display_path
@@ -244,13 +248,15 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         settings = _file_settings(
             resolver, path, stdin_filename, metas, select=_split(select) if select else None,
             ignore=_split(ignore), extend_select=_split(extend_select), fail_on=fail_on,
-            context_dir=context_dir)
+            context_dir=context_dir, shellcheck=shellcheck)
         context = settings.context
         fail_on_by_path[shown] = settings.fail_on
         lint_kwargs.append({
             "options": settings.options, "severity_overrides": settings.severities,
             "inline_suppressions": not no_inline_suppressions,
             "include_suppressed": include_suppressed and fmt == "sarif"})
+        if settings.shellcheck:
+            lint_kwargs[-1]["shellcheck"] = True
         report.files.append(shown)
         report.sources[shown] = source
         items.append((source, settings.selected, context))
@@ -258,6 +264,12 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
 
     for path, reason in report.unreadable:
         write_unreadable(path, reason, err)
+    if any(kw.get("shellcheck") for kw in lint_kwargs):
+        from .shellcheck import INSTALL_HINT, find_binary
+
+        if find_binary() is None:
+            click.echo(f"mldlint: error: {INSTALL_HINT}", err=True)
+            sys.exit(EXIT_USAGE)
     suppressed: list["Diagnostic"] = []  # with --include-suppressed (SARIF)
 
     if fix or diff:
@@ -459,7 +471,8 @@ def _config_of(resolver: Any, path: str) -> Any:
 
 def _file_settings(resolver: Any, path: str, stdin_filename: str, metas: dict[str, Any], *,
                    select: list[str] | None, ignore: list[str], extend_select: list[str],
-                   fail_on: str | None, context_dir: str | None) -> Any:
+                   fail_on: str | None, context_dir: str | None,
+                   shellcheck: bool | None = None) -> Any:
     """Defaults < configuration < command line for one file (``path`` ``-`` is stdin, whose
     configuration is found from ``--stdin-filename``'s folder)."""
     from .config import settings_for
@@ -474,7 +487,8 @@ def _file_settings(resolver: Any, path: str, stdin_filename: str, metas: dict[st
     try:
         return settings_for(cfg, match_path, metas, cli_select=select, cli_ignore=ignore,
                             cli_extend=extend_select, cli_fail_on=fail_on,
-                            cli_context=context_dir, default_context=default_context)
+                            cli_context=context_dir, default_context=default_context,
+                            cli_shellcheck=shellcheck)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -18,6 +18,7 @@ Keys (every one optional)::
     rules: {MLD310: {severity: info}, pip-unpinned: {severity: error}}
     trusted-registries: [docker.io, nvcr.io]        # MLD206's option trusted-registries
     build-context: docker/          # relative to the configuration file's folder
+    shellcheck: true                # run ShellCheck over RUN scripts (mldlint[shellcheck])
 
 Globs (``per-file-ignores``, ``exclude``) are gitignore-style patterns (pathspec) matched
 against paths relative to the configuration file's folder.
@@ -45,7 +46,7 @@ CONFIG_FILES = (".mldlint.yaml", ".mldlint.yml", "pyproject.toml")
 FAIL_ON = ("error", "warning", "info", "never")
 SEVERITIES = ("error", "warning", "info")
 KEYS = ("select", "ignore", "extend-select", "per-file-ignores", "exclude", "fail-on", "rules",
-        "trusted-registries", "build-context")
+        "trusted-registries", "build-context", "shellcheck")
 #: the rule and option that ``trusted-registries`` configures.
 TRUSTED_REGISTRIES_RULE = "MLD206"
 TRUSTED_REGISTRIES_OPTION = "trusted-registries"
@@ -74,6 +75,7 @@ class Config:
     severities: dict[str, str] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     build_context: str | None = None
+    shellcheck: bool | None = None
 
     def _rel(self, path: str) -> str | None:
         try:
@@ -391,6 +393,12 @@ def _validate(path: str, root: str, data: Any, where: Where,
             raise fail(("build-context",), f"build-context {v!r} is not a folder "
                        f"(resolved to {full})", "value")
         cfg.build_context = full
+    if "shellcheck" in data:
+        v = data["shellcheck"]
+        if not isinstance(v, bool):
+            raise fail(("shellcheck",), f"shellcheck must be true or false, not "
+                       f"{_type_name(v)}", "value")
+        cfg.shellcheck = bool(v)
     return cfg
 
 
@@ -529,6 +537,8 @@ class FileSettings:
     severities: dict[str, str]
     fail_on: str
     context: str | None
+    #: run ShellCheck (``--shellcheck`` or the configuration's ``shellcheck: true``)
+    shellcheck: bool = False
 
 
 def _layer(enabled: set[str], select: list[str] | None, ignore: list[str],
@@ -558,7 +568,7 @@ def settings_for(cfg: Config, path: str, metas: Mapping[str, Any], *,
                  cli_select: list[str] | None = None, cli_ignore: list[str] | None = None,
                  cli_extend: list[str] | None = None, cli_fail_on: str | None = None,
                  cli_context: str | None = None, default_context: str | None = None,
-                 ) -> FileSettings:
+                 cli_shellcheck: bool | None = None) -> FileSettings:
     """Combine defaults, ``cfg`` and the command line for the file ``path``.
 
     Raises:
@@ -581,5 +591,7 @@ def settings_for(cfg: Config, path: str, metas: Mapping[str, Any], *,
             options[rid] = {**defaults, **cfg.options.get(rid, {})}
     context = cli_context if cli_context is not None else (
         cfg.build_context if cfg.build_context is not None else default_context)
+    shellcheck = cli_shellcheck if cli_shellcheck is not None else bool(cfg.shellcheck)
     return FileSettings(selected=selected, options=options, severities=dict(cfg.severities),
-                        fail_on=cli_fail_on or cfg.fail_on or "warning", context=context)
+                        fail_on=cli_fail_on or cfg.fail_on or "warning", context=context,
+                        shellcheck=shellcheck)

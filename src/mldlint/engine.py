@@ -197,7 +197,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
                 options: Mapping[str, dict[str, Any]] | None = None,
                 severity_overrides: Mapping[str, str] | None = None,
                 inline_suppressions: bool = True,
-                include_suppressed: bool = False) -> list[Diagnostic]:
+                include_suppressed: bool = False,
+                shellcheck: bool = False) -> list[Diagnostic]:
     """Lint one file.
 
     Args:
@@ -209,6 +210,9 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
         severity_overrides: rule ID -> severity from configuration (default: none).
         inline_suppressions: honour inline pragmas (False: ``--no-inline-suppressions``).
         include_suppressed: also return the findings pragmas suppressed (``suppression`` set).
+        shellcheck: also run ShellCheck over the RUN scripts (:mod:`mldlint.shellcheck`; its
+            ``SC####`` findings are suppressible like any rule). Raises
+            :class:`~mldlint.shellcheck.ShellCheckMissing` when the binary is not installed.
 
     Returns:
         The diagnostics, de-duplicated and sorted by ``(line, column, rule)``.
@@ -245,8 +249,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
             out.append(_diag(source, info_of(SYNTAX_ERROR), err.message, tuple(err.span)))
 
     checks = [(rid, fn) for rid, fn in sorted(CHECKS.items()) if rid in selected]
+    model: Any = None
     if checks:
-        model: Any = None
         try:
             from .model import build_model
 
@@ -275,6 +279,9 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
              fix: "Fix | None" = None) -> Diagnostic:
         return _diag(source, info_of(rule_id), message, span, None, fix)
 
+    if shellcheck:
+        selected = selected | _run_shellcheck(df, model, source, out, overrides)
+
     out = apply_suppressions(df, source, out, selected, inline=inline_suppressions,
                              include_suppressed=include_suppressed, metas=metas, make=make)
 
@@ -287,3 +294,29 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
             unique.append(d)
     unique.sort(key=lambda d: d.sort_key)
     return unique
+
+
+def _run_shellcheck(df: "Dockerfile", model: Any, source: "SourceFile", out: list[Diagnostic],
+                    overrides: Mapping[str, str]) -> set[str]:
+    """Add ShellCheck's findings to ``out``; returns the marker added to the rules that ran
+    (unused ``SC`` pragmas are reported only then). A failing ShellCheck is one MLD004."""
+    from . import shellcheck as sc
+
+    binary = sc.require_binary()
+    if model is None:
+        try:
+            from .model import build_model
+
+            model = build_model(df)
+        except Exception:  # noqa: BLE001 - reported by the rules' run when one is selected
+            return set()
+
+    def make(code: str, severity: str, message: str, span: tuple[int, int]) -> Diagnostic:
+        info = RuleInfo(code, sc.NAME, overrides.get(code, severity), sc.CATEGORY)
+        return _diag(source, info, message, span, info.severity)
+
+    try:
+        out.extend(sc.findings(df, model, make, binary))
+    except sc.ShellCheckFailed as exc:
+        out.append(_diag(source, rule_info(INTERNAL_ERROR), f"ShellCheck failed: {exc}", (0, 0)))
+    return {sc.NAME}

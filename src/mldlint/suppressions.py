@@ -63,6 +63,10 @@ HADOLINT_MAP: dict[str, tuple[str, ...]] = {
 }
 
 _DL_RE = re.compile(r"^DL\d{4}$")
+#: ShellCheck codes (``--shellcheck`` findings): accepted in both kinds of pragma.
+_SC_RE = re.compile(r"^SC\d{4}$")
+#: what the engine adds to the set of rules that ran when ShellCheck ran.
+SHELLCHECK_RAN = "shellcheck"
 _MLDLINT_RE = re.compile(r"#\s*mldlint\s*:", re.I)
 _NO_COLON_RE = re.compile(r"#\s*mldlint\s+ignore[A-Za-z-]*\s*=", re.I)
 _BODY_RE = re.compile(
@@ -140,6 +144,8 @@ def _resolver(metas: Mapping[str, Any]) -> Callable[[str], str | None]:
 
     def resolve(word: str) -> str | None:
         if word.upper() in metas:
+            return word.upper()
+        if _SC_RE.match(word.upper()):  # a ShellCheck code (`--shellcheck`)
             return word.upper()
         return by_name.get(word.lower())
 
@@ -251,7 +257,10 @@ def parse_pragmas(df: "Dockerfile", source: "SourceFile", metas: Mapping[str, An
         if hm:
             codes = []
             for cm in _CODE_RE.finditer(text, start + hm.start("codes"), start + hm.end("codes")):
-                for rid in dl_map.get(cm.group(0).upper(), ()):
+                word = cm.group(0).upper()
+                if _SC_RE.match(word):
+                    codes.append(Code(word, cm.group(0), (cm.start(), cm.end())))
+                for rid in dl_map.get(word, ()):
                     if rid in metas:
                         codes.append(Code(rid, cm.group(0), (cm.start(), cm.end())))
             if not codes:
@@ -306,7 +315,9 @@ def _unused(p: Pragma, source: "SourceFile", selected: set[str], metas: Mapping[
             make: Make) -> "Diagnostic | None":
     if p.hadolint:
         return None
-    unused = [c for c in p.codes if c.rule in selected and c.rule not in p.used
+    unused = [c for c in p.codes
+              if (c.rule in selected or (SHELLCHECK_RAN in selected and _SC_RE.match(c.rule)))
+              and c.rule not in p.used
               and c.rule not in (INVALID_PRAGMA, UNUSED_PRAGMA)]
     if not unused:
         return None

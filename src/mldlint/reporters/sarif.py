@@ -271,7 +271,12 @@ def document(report: Report, *, suppressed: Iterable["Diagnostic"] = (),
             example = next((d for d, _ in findings if d.rule == rid), None)
             if example is None:
                 continue
-            desc = _fallback_descriptor(example)
+            if example.category == "shellcheck":  # SC#### findings of --shellcheck
+                from ..shellcheck import descriptor
+
+                desc = descriptor(rid, example.severity)
+            else:
+                desc = _fallback_descriptor(example)
         else:
             desc = rule_descriptor(meta)
         index[rid] = len(rules)
