@@ -11,7 +11,9 @@ line)::
 
 ``ignore`` applies to the next instruction (all its lines; a pragma inside a continuation
 applies to the instruction it is in). Rules are named by ID or name; a reason after ``--`` is
-kept as the suppression's justification (SARIF ``suppressions[].justification``).
+kept as the suppression's justification (SARIF ``suppressions[].justification``). ShellCheck
+codes (``SC2086``, the findings of ``--shellcheck``) are accepted in both kinds of pragma; an
+unused one is MLD003 only when ShellCheck ran.
 
 - **MLD002 invalid-pragma**: a ``# mldlint:`` comment that does not parse, names an unknown
   rule, names MLD004 (a crash must stay visible), is an ``ignore-stage`` that is not above a
