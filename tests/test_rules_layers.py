@@ -190,6 +190,261 @@ def test_404_quiet_in_unshipped_builder():
         """, "MLD404") == []
 
 
+# ------------------------------------------------------------------- MLD401/402/404 fixes
+def _fixed(text: str, rule: str, unsafe: bool = True, context=None) -> str:
+    """``text`` after ``--fix`` (``--unsafe-fixes`` when ``unsafe``) with only ``rule``."""
+    from mldlint.fixer import fix_source
+
+    r = fix_source(SourceFile.from_text(textwrap.dedent(text), "Dockerfile"), {rule},
+                   str(context) if context is not None else None, unsafe=unsafe)
+    assert r.guard_tripped is None
+    return r.text
+
+
+def _fixed_examples():
+    from mldlint.registry import load_all
+
+    metas = load_all()
+    for rid in ("MLD401", "MLD402", "MLD404"):
+        for n, ex in enumerate(metas[rid].examples):
+            if "fixed" in ex:
+                yield pytest.param(rid, ex, id=f"{rid}-{n}")
+
+
+@pytest.mark.parametrize("rule_id,example", list(_fixed_examples()))
+def test_layer_yaml_fixed_examples_are_what_the_unsafe_fix_makes(rule_id, example):
+    assert _fixed(example["bad"], rule_id) == example["fixed"]
+    assert _fixed(example["bad"], rule_id, unsafe=False) == example["bad"]  # never safe
+    assert lint(example["fixed"], rule_id) == []
+
+
+def test_401_fix_keeps_comments_and_paragraphs():
+    assert _fixed("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+
+        # the code
+        COPY . .
+
+        # dependencies
+        RUN pip install --no-cache-dir -r requirements.txt \\
+            && pip cache purge
+
+        CMD ["python", "main.py"]
+        """, "MLD401") == textwrap.dedent("""\
+        FROM python:3.11-slim
+        WORKDIR /app
+
+        COPY requirements.txt .
+        # dependencies
+        RUN pip install --no-cache-dir -r requirements.txt \\
+            && pip cache purge
+
+        # the code
+        COPY . .
+
+        CMD ["python", "main.py"]
+        """)
+
+
+def test_401_fix_destination_flags_and_lock_files(tmp_path):
+    assert _fixed("FROM python:3.11-slim\nCOPY . /app\nRUN pip install -r /app/requirements.txt\n",
+                  "MLD401") == ("FROM python:3.11-slim\nCOPY requirements.txt /app/\n"
+                                "RUN pip install -r /app/requirements.txt\nCOPY . /app\n")
+    assert _fixed("FROM node:20-slim\nWORKDIR /app\nCOPY --chown=node:node . .\nRUN npm ci",
+                  "MLD401") == ("FROM node:20-slim\nWORKDIR /app\n"
+                                "COPY --chown=node:node package.json package-lock.json ./\n"
+                                "RUN npm ci\nCOPY --chown=node:node . .")
+    poetry = "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN poetry install --no-root\n"
+    assert "COPY pyproject.toml poetry.lock* ./\n" in _fixed(poetry, "MLD401")
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    assert "COPY pyproject.toml .\nRUN poetry" in _fixed(poetry, "MLD401", context=tmp_path)
+    (tmp_path / "poetry.lock").write_text("")
+    assert "COPY pyproject.toml poetry.lock ./\n" in _fixed(poetry, "MLD401", context=tmp_path)
+
+
+def test_401_fix_crlf():
+    text = "FROM python:3.11-slim\r\nCOPY . .\r\nRUN pip install -r requirements.txt\r\n"
+    assert _fixed(text, "MLD401") == ("FROM python:3.11-slim\r\nCOPY requirements.txt .\r\n"
+                                      "RUN pip install -r requirements.txt\r\nCOPY . .\r\n")
+
+
+@pytest.mark.parametrize("between", [
+    "RUN apt-get update && apt-get install -y --no-install-recommends gcc",
+    "ENV PIP_INDEX_URL=https://example.com/simple",
+    "WORKDIR /app/deps",
+    "ARG EXTRA=1",
+    "USER app",
+    "COPY setup.py .",
+])
+def test_401_no_edit_when_something_between_may_matter(between):
+    d, = lint(f"""\
+        FROM python:3.11-slim
+        WORKDIR /app
+        COPY . .
+        {between}
+        RUN pip install -r requirements.txt
+        """, "MLD401")
+    assert d.fix is None
+
+
+@pytest.mark.parametrize("run", [
+    "RUN pip install -r requirements.txt && python setup.py build_ext",
+    "RUN pip install -r requirements.txt && pip install -e .",
+    "RUN pip install -r requirements.txt && ./scripts/post_install.sh",
+    "RUN pip install -r requirements.txt && rm -rf /app/tests",
+])
+def test_401_no_edit_when_the_run_also_uses_the_source(run):
+    d, = lint(f"FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\n{run}\n", "MLD401")
+    assert d.fix is None
+
+
+def test_401_needs_source_is_a_suggestion_only():
+    d, = lint("FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install .\n", "MLD401")
+    assert d.fix is not None and d.fix.applicability == "suggest" and d.fix.edits == ()
+    assert "--no-deps" in d.fix.title
+    text = "FROM python:3.11-slim\nWORKDIR /app\nCOPY . .\nRUN pip install .\n"
+    assert _fixed(text, "MLD401") == text
+
+
+def test_402_fix_moves_the_block_above_the_first_copy_keeping_paragraphs():
+    assert _fixed("""\
+        FROM python:3.10-slim
+        RUN pip install --no-cache-dir transformers==4.35.0
+
+        # Copy application
+        COPY api/ ./api/
+        COPY models/ ./models/
+
+        # Download model at build time
+        RUN python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+
+        EXPOSE 8000
+        """, "MLD402") == textwrap.dedent("""\
+        FROM python:3.10-slim
+        RUN pip install --no-cache-dir transformers==4.35.0
+
+        # Download model at build time
+        RUN python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+
+        # Copy application
+        COPY api/ ./api/
+        COPY models/ ./models/
+
+        EXPOSE 8000
+        """)
+
+
+def test_402_fix_stops_at_what_the_download_may_need():
+    # crosses only the COPY after the one it names
+    assert _fixed("""\
+        FROM python:3.10-slim
+        COPY api/ ./api/
+        COPY dl.py .
+        COPY web/ ./web/
+        RUN python dl.py && python -c "import x; x.AutoModel.from_pretrained('gpt2')"
+        """, "MLD402") == textwrap.dedent("""\
+        FROM python:3.10-slim
+        COPY api/ ./api/
+        COPY dl.py .
+        RUN python dl.py && python -c "import x; x.AutoModel.from_pretrained('gpt2')"
+        COPY web/ ./web/
+        """)
+    for between in ("ENV HF_HOME=/models", "RUN pip install transformers", "USER app",
+                    "WORKDIR /srv"):
+        d, = lint(f"""\
+            FROM python:3.10-slim
+            COPY api/ ./api/
+            {between}
+            RUN huggingface-cli download gpt2 --local-dir /models/gpt2
+            """, "MLD402")
+        assert d.fix is None, between
+
+
+def test_404_fix_continuation_styles():
+    assert _fixed("""\
+        FROM debian:12-slim
+        RUN apt-get update && \\
+            apt-get install -y --no-install-recommends git
+
+        # clean up
+        RUN rm -rf /var/lib/apt/lists/*
+
+        CMD ["git", "--version"]
+        """, "MLD404") == textwrap.dedent("""\
+        FROM debian:12-slim
+        RUN apt-get update && \\
+            apt-get install -y --no-install-recommends git && \\
+            rm -rf /var/lib/apt/lists/*
+
+        CMD ["git", "--version"]
+        """)
+    assert _fixed("""\
+        FROM python:3.11-slim
+        RUN pip install \\
+            torch==2.4.1
+        COPY . /app
+        RUN echo start && pip cache purge && echo done
+        """, "MLD404") == textwrap.dedent("""\
+        FROM python:3.11-slim
+        RUN pip install \\
+            torch==2.4.1 \\
+            && pip cache purge
+        COPY . /app
+        RUN echo start && echo done
+        """)
+
+
+def test_404_fix_moves_commands_that_need_the_files_and_whole_cleanup_runs():
+    # the install needs the lists: with the RUNs adjacent, it moves along (the two merge)
+    assert _fixed("""\
+        FROM ubuntu:22.04
+        RUN apt-get update -qq
+        RUN apt-get install -y --no-install-recommends \\
+          gcc \\
+          && rm -rf /var/lib/apt/lists/*
+        CMD ["gcc", "--version"]
+        """, "MLD404") == textwrap.dedent("""\
+        FROM ubuntu:22.04
+        RUN apt-get update -qq && apt-get install -y --no-install-recommends \\
+          gcc \\
+          && rm -rf /var/lib/apt/lists/*
+        CMD ["gcc", "--version"]
+        """)
+    # a RUN of cleanups only moves as a whole
+    assert _fixed("""\
+        FROM ubuntu:22.04
+        WORKDIR /tmp
+        RUN curl -O https://example.com/s-3.2.tar.gz && tar xzf s-3.2.tar.gz
+        RUN rm -rf /tmp/s-3.2 && rm /tmp/s-3.2.tar.gz
+        """, "MLD404") == textwrap.dedent("""\
+        FROM ubuntu:22.04
+        WORKDIR /tmp
+        RUN curl -O https://example.com/s-3.2.tar.gz && tar xzf s-3.2.tar.gz && rm -rf /tmp/s-3.2 && rm /tmp/s-3.2.tar.gz
+        """)
+
+
+@pytest.mark.parametrize("text", [
+    # an install between needs the lists
+    "FROM debian:12-slim\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends "
+    "git\nRUN rm -rf /var/lib/apt/lists/*\n",
+    # the archive is used between
+    "FROM ubuntu:22.04\nRUN wget -q -O /tmp/t.tgz https://example.com/t.tgz\n"
+    "RUN tar xzf /tmp/t.tgz -C /opt\nRUN rm /tmp/t.tgz\n",
+    # ENV between
+    "FROM python:3.11-slim\nRUN pip install torch==2.4.1\nENV A=1\nRUN pip cache purge\n",
+    # the creating RUN ends with a shell comment: an append would be commented out
+    "FROM python:3.11-slim\nRUN pip install torch==2.4.1 # big\nRUN pip cache purge\n",
+    # the cleanup RUN is not a plain && list, or has a mount
+    "FROM python:3.11-slim\nRUN pip install torch==2.4.1\nRUN pip cache purge || true\n",
+    "FROM python:3.11-slim\nRUN pip install torch==2.4.1\n"
+    "RUN --mount=type=secret,id=x pip cache purge\n",
+])
+def test_404_no_edit(text):
+    d, = lint(text, "MLD404")
+    assert d.fix is None
+
+
 # ----------------------------------------------------------------------------------- MLD405
 BROAD = """\
     FROM python:3.11-slim

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from ..fixer import Edit, Fix
 from ..parser import shell as sh
 from ..parser.nodes import Span
 from .base import Violation, rule
@@ -49,6 +50,68 @@ def _copy_text(cp) -> str:
 
 
 _WALK_LIMIT = 20000
+
+
+# ------------------------------------------------------------------ moving instructions (fixes)
+class _Lines:
+    """Physical lines of the source: 1-based start/end offsets (end past the newline)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        self.starts.extend(m.end() for m in re.finditer("\n", text))
+        self.count = len(self.starts) - (1 if text.endswith("\n") else 0)
+
+    def start(self, line: int) -> int:
+        return self.starts[line - 1] if line - 1 < len(self.starts) else len(self.text)
+
+    def end(self, line: int) -> int:
+        return self.starts[line] if line < len(self.starts) else len(self.text)
+
+    def blank(self, line: int) -> bool:
+        if line < 1 or line > self.count:
+            return False
+        return not self.text[self.start(line):self.end(line)].strip()
+
+
+def _block_first_line(df, ins) -> int:
+    """The first line of an instruction with the comment lines directly above it (no blank
+    line between; parser directives excluded)."""
+    above = {c.line for c in ins.comments if c.line < ins.start_line}
+    directives = {d.line for d in df.directives}
+    first = ins.start_line
+    while first - 1 in above and first - 1 not in directives:
+        first -= 1
+    return first
+
+
+def _move_edits(df, lines: _Lines, ins, before, prefix: str = "") -> tuple[Edit, Edit] | None:
+    """Edits that move instruction ``ins`` (with its comments directly above, continuation
+    lines and heredoc bodies) to just above instruction ``before`` (and its comments), with
+    ``prefix`` (whole lines) put in front of it. Blank-line paragraphs are kept: a block that
+    stood alone between blank lines takes one of them along."""
+    text = lines.text
+    first, last = _block_first_line(df, ins), ins.end_line
+    a, b = lines.start(first), lines.end(last)
+    target = _block_first_line(df, before)
+    p = lines.start(target)
+    if p >= a:
+        return None
+    block = text[a:b]
+    alone = first == 1 or lines.blank(first - 1)
+    if not block.endswith("\n"):  # the last line of the file
+        block += "\n"
+        a -= 1
+        if a > 0 and text[a - 1] == "\r":
+            a -= 1
+        if a < p:
+            return None
+    elif alone and lines.blank(last + 1):
+        b = lines.end(last + 1)
+    insert = prefix + block
+    if alone and lines.blank(target - 1):
+        insert += "\n"
+    return Edit(p, p, insert), Edit(a, b, "")
 
 
 # ------------------------------------------------------------------------------------- MLD401
@@ -205,6 +268,157 @@ def _bind_mounted(step, path: str) -> bool:
     return False
 
 
+#: instructions a moved RUN may cross: they change nothing a RUN sees
+_CROSSABLE = frozenset({"LABEL", "EXPOSE", "MAINTAINER", "STOPSIGNAL", "HEALTHCHECK", "CMD",
+                        "ENTRYPOINT"})
+_LOCKS = {"poetry.lock", "uv.lock", "Pipfile.lock", "yarn.lock"}
+_PLAIN_PATH = re.compile(r"^[\w.@+-][\w./@+*-]*$")
+
+
+def _fix_manifests(inst) -> list[str]:
+    """The manifest files (absolute) a moved install needs copied; those it can do without
+    (lock files, except for ``npm ci`` and ``uv sync --frozen``/``--locked``) end in ``?``."""
+    files = list(inst.manifests)
+    cmd = inst.cmd
+    if cmd.name == "npm":
+        folder = posixpath.dirname(files[0])
+        lock = posixpath.join(folder, "package-lock.json")
+        files.append(lock)
+    out = []
+    for f in files:
+        base = posixpath.basename(f)
+        vals = _verb_args(cmd)
+        optional = base in _LOCKS and not (base == "uv.lock" and (
+            "--frozen" in vals or "--locked" in vals)) or (
+            base == "package-lock.json" and vals[:1] != ["ci"])
+        out.append(f + ("?" if optional else ""))
+    return out
+
+
+_SAFE_PROGRAMS = frozenset({"apt-get", "apt", "apk", "yum", "dnf", "microdnf", "true", "set",
+                            "echo", "export", "virtualenv"})
+
+
+def _movable_command(cmd, step, allowed: set[int], dest: str) -> bool:
+    """A command of a moved install RUN that reads nothing the broad COPY brings: a
+    manifest-only install, an install of named packages, a system package install, a cache
+    cleanup."""
+    if id(cmd) in allowed:
+        return True
+    name = cmd.name
+    vals = _verb_args(cmd)
+    if name is None:
+        return False
+    if name in _SAFE_PROGRAMS or name == "cd":
+        return True
+    pips = {id(p.command): p for p in step.pip}
+    p = pips.get(id(cmd))
+    if p is not None:
+        return not (p.local or p.requirement_files or p.constraint_files)
+    args = sh.pip_args(cmd)
+    if args is not None:
+        words = [a.text for a in args]
+        return words[:1] == ["cache"] or words[:1] == ["venv"] or (
+            words[:1] == ["install"] and not any(w.startswith((".", "/", "-r", "-c", "-e"))
+                                                 or w in ("--requirement", "--editable")
+                                                 for w in words[1:]))
+    if re.match(r"^python[\d.]*$", name):
+        return vals[:2] in (["-m", "venv"], ["-m", "pip"]) and "install" not in vals[2:3] or \
+            vals[:3] == ["-m", "pip", "cache"]
+    if name in ("conda", "mamba", "micromamba"):
+        return vals[:1] in (["clean"], ["config"], ["init"]) or vals[:1] == ["install"] and \
+            not sh.has_flag(vals, short="f", long="file")
+    if name in ("npm", "yarn"):
+        return vals[:1] == ["cache"]
+    if name == "rm":
+        paths = [w for w in cmd.argv[1:] if not w.text.startswith("-")]
+        d = dest.rstrip("/") + "/"
+        return bool(paths) and all(w.value and w.value.startswith("/") and not
+                                   (w.value + "/").startswith(d) for w in paths)
+    return False
+
+
+def _copy_dest_text(folder: str, workdir: str, several: bool) -> str:
+    """How a reviewer writes the destination ``folder`` of a COPY run in ``workdir``."""
+    wd = workdir.rstrip("/") or "/"
+    if folder == wd:
+        return "./" if several else "."
+    if wd != "/" and folder.startswith(wd + "/"):
+        return folder[len(wd) + 1:] + "/"
+    if wd == "/" and folder != "/":
+        return folder + "/"
+    return folder.rstrip("/") + "/"
+
+
+def _install_fix(df, ctx, sm, step, hits, cp, cstep) -> Fix | None:
+    """MLD401's fix: ``COPY <manifests> <dest>`` above the broad COPY ``cp``, then the
+    install RUN moved right after it (unsafe); ``None`` when something stands in the way."""
+    ins = step.instruction
+    if any(inst.needs_source for inst, _, _ in hits):
+        return None
+    steps = sm.steps
+    i0 = next(i for i, s in enumerate(steps) if s is cstep)
+    i1 = next(i for i, s in enumerate(steps) if s is step)
+    if any(s.instruction.keyword not in _CROSSABLE for s in steps[i0 + 1:i1]):
+        return None
+    cins = cp.instruction
+    flags = []
+    for f in cins.flags:
+        if f.name.lower() not in ("chown", "chmod", "link"):
+            return None
+        flags.append(df.source.text[f.span.start:f.span.end])
+    if "$" in cp.dest:
+        return None
+    dest_abs = _norm(cp.dest, cstep.workdir or "/")
+    installs = [inst for inst, _, _ in hits]
+    allowed = {id(inst.cmd) for inst in installs}
+    for other in _installs(step):
+        if not other.needs_source and id(other.cmd) not in allowed:
+            installs.append(other)
+            allowed.add(id(other.cmd))
+    if not all(_movable_command(c, step, allowed, dest_abs) for c in step.commands):
+        return None
+    by_dir: dict[str, list[str]] = {}
+    for inst in installs:
+        wanted = _fix_manifests(inst)
+        # the build context is trusted for optional files when it holds the required ones
+        known = bool(ctx.context_dir) and all(
+            ctx.context_exists(_rel_to_copy(m, cstep, cp)) for m in wanted
+            if not m.endswith("?"))
+        for m in wanted:
+            optional = m.endswith("?")
+            m = m.rstrip("?")
+            if _bind_mounted(step, m):
+                continue
+            if _provider(ctx, cstep, cp, m) != "broad":
+                if optional:
+                    continue
+                return None
+            rel = _rel_to_copy(m, cstep, cp)
+            if rel.startswith("..") or not _PLAIN_PATH.match(rel):
+                return None
+            if optional:
+                if known and not ctx.context_exists(rel):
+                    continue
+                if not known:
+                    rel += "*"
+            names = by_dir.setdefault(posixpath.dirname(m), [])
+            if rel not in names:
+                names.append(rel)
+    if not by_dir:
+        return None
+    lines = []
+    for folder, names in by_dir.items():
+        dest = _copy_dest_text(folder, cstep.workdir or "/", len(names) > 1)
+        lines.append(" ".join(["COPY", *flags, *names, dest]) + "\n")
+    edits = _move_edits(df, _Lines(df.source.text), ins, cins, "".join(lines))
+    if edits is None:
+        return None
+    shown = " ".join(n for names in by_dir.values() for n in names)
+    return Fix(edits=edits, applicability="unsafe",
+               title=f"COPY {shown} first and move the install above `{_copy_text(cp)}`")
+
+
 @rule("MLD401")
 def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
     """A dependency install placed after a broad COPY of the source."""
@@ -268,11 +482,17 @@ def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
                           "pyproject.toml or requirements.txt, install), then COPY the source "
                           "and install the project with --no-deps")
             more = f" (and {len(hits) - 1} more install(s) in this RUN)" if len(hits) > 1 else ""
+            if files:
+                fix = _install_fix(df, ctx, sm, step, hits, cp, cstep)
+            else:
+                fix = Fix(edits=(), applicability="suggest",
+                          title="Install the dependencies from the manifest before "
+                                f"`{_copy_text(cp)}`, then install the project with --no-deps")
             yield Violation(
                 _cmd_span(inst.cmd),
                 f"`{inst.label}`{more} runs after `{_copy_text(cp)}` (line {line}), which "
                 f"copies the whole source ({rel} included): every code change re-runs the "
-                f"install; {advice}")
+                f"install; {advice}", fix=fix)
 
 
 # ------------------------------------------------------------------------------------- MLD402
@@ -371,6 +591,41 @@ def _is_app_code(cp) -> bool:
         _MANIFEST_NAMES.match(posixpath.basename(s.rstrip("/")) or "") for s in cp.sources)
 
 
+def _download_fix(df, sm, step, text: str) -> Fix | None:
+    """MLD402's fix: move the download RUN above the earliest COPY it can cross (unsafe).
+    Walking up from the RUN, it crosses COPY/ADD instructions it does not depend on and
+    metadata instructions; it stops at a RUN (the download may need what it installs), at
+    ENV/ARG/WORKDIR/USER/SHELL/VOLUME/ONBUILD, and at a COPY it names."""
+    steps = sm.steps
+    i = next(k for k, s in enumerate(steps) if s is step)
+    target = None
+    for s in reversed(steps[:i]):
+        ins = s.instruction
+        if ins.swallowed:
+            return None
+        if ins.keyword in ("COPY", "ADD"):
+            cp = next((c for c in sm.copies if c.instruction is ins), None)
+            if cp is None or not _from_context(cp) or _depends_on(step, cp, text):
+                break
+            target = ins
+            continue
+        if ins.keyword in _CROSSABLE:
+            continue
+        break
+    if target is None:
+        return None
+    edits = _move_edits(df, _Lines(df.source.text), step.instruction, target)
+    if edits is None:
+        return None
+    return Fix(edits=edits, applicability="unsafe",
+               title=f"Move the model download above `{_copy_text(_copy_of(sm, target))}`")
+
+
+def _copy_of(sm, ins):
+    """The CopyStep of a COPY/ADD instruction."""
+    return next(c for c in sm.copies if c.instruction is ins)
+
+
 @rule("MLD402")
 def model_download_after_source_copy(df, model, ctx) -> Iterator[Violation]:
     """A model download placed after a COPY of application code it does not need."""
@@ -402,7 +657,8 @@ def model_download_after_source_copy(df, model, ctx) -> Iterator[Violation]:
                 span,
                 f"model download ({what}) runs after `{_copy_text(cp)}` (line "
                 f"{cp.instruction.start_line}): every code change invalidates this layer and "
-                "the model is downloaded again; move this RUN above that COPY")
+                "the model is downloaded again; move this RUN above that COPY",
+                fix=_download_fix(df, sm, step, text))
 
 
 # ------------------------------------------------------------------------------------- MLD404
@@ -503,6 +759,204 @@ def _cleanup_target(cmd, step, created_here: set[str]) -> list[tuple[str, str]]:
     return out
 
 
+_AND_GAP = re.compile(r"(?:[ \t]|\\\r?\n)*&&(?:[ \t]|\\\r?\n)*")
+_APT_PROGRAMS = frozenset({"apt-get", "apt", "apt-cache", "apt-file", "aptitude",
+                           "add-apt-repository", "dpkg"})
+
+
+def _and_list(df, step) -> list | None:
+    """The commands of a shell-form RUN that is a plain ``a && b && c`` list of simple
+    commands (no heredoc, pipe, ``;``, subshell, substitution or comment line), else ``None``."""
+    ins = step.instruction
+    if ins.is_json or ins.heredocs or ins.swallowed or df.escape != "\\":
+        return None
+    cmds = step.commands
+    if not cmds or any(c.shell_span is not None or c.in_substitution or c.background or
+                       c.negated for c in cmds):
+        return None
+    text = df.source.text
+    rest = ins.effective_rest.span()
+    if text[rest.start:cmds[0].span.start].strip() or text[cmds[-1].span.end:rest.end].strip():
+        return None
+    for x, y in zip(cmds, cmds[1:]):
+        if x.span.end > y.span.start or not _AND_GAP.fullmatch(text[x.span.end:y.span.start]):
+            return None
+    return cmds
+
+
+def _posix_shell(step) -> bool:
+    return not step.shell or posixpath.basename(step.shell[0]) in sh.SHELLS
+
+
+def _path_prefix(path: str) -> str:
+    """The literal folder part of a removed path (``/var/lib/apt/lists/*`` -> ``/var/lib/apt/
+    lists``)."""
+    cut = min((path.find(ch) for ch in "*?[" if ch in path), default=len(path))
+    return path[:cut].rstrip("/")
+
+
+def _overlaps(a: str, b: str) -> bool:
+    a, b = a.rstrip("/") + "/", b.rstrip("/") + "/"
+    return a.startswith(b) or b.startswith(a)
+
+
+def _uses_removed(cmds, text: str, hit, removed: list[str]) -> bool:
+    """Commands (and their RUN text) that may read what the cleanup removes."""
+    if hit.kind == "apt-lists" and (any(c.name in _APT_PROGRAMS for c in cmds) or
+                                    "/var/lib/apt" in text):
+        return True
+    if hit.kind == "pip-cache" and (".cache" in text or "pip cache" in text):
+        return True
+    if hit.kind == "conda-pkgs" and (any(c.name in _CONDA for c in cmds) or "pkgs" in text):
+        return True
+    if hit.kind == "file" and posixpath.basename(hit.path) in text:
+        return True
+    return any(p and p in text for p in map(_path_prefix, removed))
+
+
+def _append_text(df, lines: _Lines, ins, end: int, command: str) -> str:
+    """`` && command`` to append at ``end`` (the end of RUN ``ins``), in its continuation style:
+    on the same line for a one-line RUN, else on a new line indented like its last line, with
+    ``&&`` leading or trailing as the RUN writes it."""
+    if ins.start_line == ins.end_line:
+        return f" && {command}"
+    last = lines.text.count("\n", 0, end) + 1
+    line = lines.text[lines.start(last):lines.end(last)]
+    indent = line[:len(line) - len(line.lstrip(" \t"))]
+    prev = lines.text[lines.start(last - 1):lines.end(last - 1)].rstrip()
+    if not line.lstrip().startswith("&&") and re.search(r"&&\s*\\$", prev):
+        return f" && \\\n{indent}{command}"
+    return f" \\\n{indent}&& {command}"
+
+
+def _related(removed: str, hit) -> bool:
+    """A removed path that is (part of) what the creating RUN left behind."""
+    p = _path_prefix(removed)
+    if hit.kind == "apt-lists" and p.startswith(("/var/lib/apt", "/var/cache/apt")):
+        return True
+    own = hit.path.rstrip("/")
+    if hit.kind == "pip-cache" and p == posixpath.dirname(own):  # ~/.cache
+        return True
+    return bool(p) and (p + "/").startswith(own + "/")
+
+
+def _is_cleanup(cmd) -> bool:
+    """``rm``, ``apt-get clean``, ``pip cache purge``, ``conda clean``, ``npm cache clean``."""
+    vals = _verb_args(cmd)
+    args = sh.pip_args(cmd)
+    if args is not None:
+        return [a.text for a in args[:1]] == ["cache"]
+    return cmd.name == "rm" or (cmd.name in ("apt-get", "apt") and vals[:1] in (
+        ["clean"], ["autoclean"])) or _conda_cleans(cmd) or (
+        cmd.name in ("npm", "yarn") and vals[:2] == ["cache", "clean"])
+
+
+def _cleanup_fix(df, sm, step, cmd, hit) -> Fix | None:
+    """MLD404's fix: append the cleanup command to the RUN that created the files and remove
+    it from the later RUN (the whole RUN when it was its only command). Unsafe; ``None``
+    unless both RUNs are plain shell-form ``&&`` lists in the same stage and nothing between
+    them (nor the commands before the cleanup in its RUN) may use the removed files."""
+    text = df.source.text
+    steps = sm.steps
+    i0 = next((k for k, s in enumerate(steps) if s is hit.step), None)
+    i1 = next(k for k, s in enumerate(steps) if s is step)
+    if i0 is None or i0 >= i1:
+        return None
+    first = hit.step
+    fins, ins = first.instruction, step.instruction
+    if ins.flags or fins.is_json or fins.heredocs or fins.swallowed or \
+            not (_posix_shell(first) and _posix_shell(step)):
+        return None
+    cmds = _and_list(df, step)
+    if cmds is None or df.escape != "\\":
+        return None
+    k = next((j for j, c in enumerate(cmds) if c is cmd), None)
+    if k is None:
+        return None
+    cwd = step.workdir or "/"
+    removed = list(removed_paths(cmd, cwd) or [])
+    prefix = cmds[:k]
+    if any(c.name in ("cd", "pushd", "export", "set", "source", ".") for c in prefix):
+        return None
+    moved = [cmd]
+    if len(cmds) > 1 and all(_is_cleanup(c) for c in cmds):
+        # a RUN of cleanups only (`apt-get clean && rm -rf ...`): it moves as a whole
+        moved = cmds
+        for c in cmds:
+            removed.extend(removed_paths(c, cwd) or [])
+            if c.name in ("apt-get", "apt"):
+                removed.append("/var/cache/apt")
+    elif prefix and _uses_removed(prefix, text[cmds[0].span.start:cmd.span.start], hit,
+                                  removed):
+        # the commands before it need the files: move them along when the RUNs are adjacent
+        if i1 != i0 + 1:
+            return None
+        moved = cmds[:k + 1]
+    words = [w for c in moved for w in c.argv[1:] if not w.text.startswith("-")]
+    if any(w.value is None or "$" in w.raw for w in words):
+        return None
+    if (any(not w.value.startswith(("/", "~")) for w in words) or len(moved) > 1) and (
+            first.workdir != step.workdir or
+            any(c.name in ("cd", "pushd") for c in first.commands)):
+        return None  # relative paths: the earlier RUN must end in the same folder
+    for m in first.mounts:
+        if m.target and any(_overlaps(_path_prefix(r), _norm(m.target, cwd)) for r in removed):
+            return None
+    # across other RUNs, remove early only what the finding is about (a `rm -rf /tmp/*` that
+    # rides along would now miss what those RUNs leave in /tmp)
+    if any(s.instruction.keyword == "RUN" for s in steps[i0 + 1:i1]) and not all(
+            _related(r, hit) for r in removed):
+        return None
+    for s in steps[i0 + 1:i1]:
+        b = s.instruction
+        if b.keyword in _CROSSABLE:
+            continue
+        if b.keyword == "RUN":
+            body = b.line_text.value + "".join(h.content for h in b.heredocs)
+            if _uses_removed(s.commands, body, hit, removed):
+                return None
+            continue
+        if b.keyword in ("COPY", "ADD"):
+            cp = _copy_of(sm, b)
+            if "$" in cp.dest or any(_overlaps(_path_prefix(r), _norm(cp.dest, s.workdir or "/"))
+                                     for r in removed):
+                return None
+            continue
+        return None
+    command = text[moved[0].span.start:cmd.span.end]
+    end = fins.effective_rest.span().end
+    lines = _Lines(text)
+    if text[end:lines.end(fins.end_line)].strip():
+        return None
+    joined = re.sub(r"\\\r?\n", "", command)
+    old = sh.parse_shell(fins.effective_rest.value)
+    new = sh.parse_shell(fins.effective_rest.value + " && " + joined)
+    if new.has_error or len(new.commands) != len(old.commands) + len(moved) or \
+            new.commands[-1].name != cmd.name:
+        return None
+    append = Edit(end, end, _append_text(df, lines, fins, end, command))
+    if len(cmds) > len(moved):
+        n = len(moved)
+        cut = Span(cmds[0].span.start, cmds[n].span.start) if moved[0] is cmds[0] else \
+            Span(cmds[k - 1].span.end, cmd.span.end)
+        remove = Edit(cut.start, cut.end, "")
+    else:
+        a, b = lines.start(_block_first_line(df, ins)), lines.end(ins.end_line)
+        if not text[a:b].endswith("\n"):
+            a -= 1
+            if a > 0 and text[a - 1] == "\r":
+                a -= 1
+        elif (lines.blank(_block_first_line(df, ins) - 1)) and lines.blank(ins.end_line + 1):
+            b = lines.end(ins.end_line + 1)
+        if a <= end:
+            return None
+        remove = Edit(a, b, "")
+    return Fix(edits=(append, remove), applicability="unsafe",
+               title=f"Move `{' '.join(w.text for w in cmd.argv)[:50]}`"
+                     + (f" (with the {len(moved) - 1} command(s) before it)" if len(moved) > 1
+                        else "") + f" into the RUN on line {fins.start_line}")
+
+
 @rule("MLD404")
 def cleanup_in_later_layer(df, model, ctx) -> Iterator[Violation]:
     """A cleanup in a later RUN than the one that created the files."""
@@ -552,7 +1006,7 @@ def cleanup_in_later_layer(df, model, ctx) -> Iterator[Violation]:
                         f"`{' '.join(w.text for w in cmd.argv[:4])}` removes what "
                         f"{hit.what} created in an earlier RUN (line {line}): that layer keeps "
                         "the files, so the image is no smaller; do the cleanup in the RUN that "
-                        "created them")
+                        "created them", fix=_cleanup_fix(df, sm, step, cmd, hit))
                     reported = True
                     break
             created.extend(_created_by(sm, step))
