@@ -51,10 +51,9 @@ HANG_GUARD = 60
 #: authors); left out of the multi-megabyte tests until fixed, so those tests guard the parser,
 #: the model, the engine and the other rules.
 SUPERLINEAR_RULES = {"MLD310", "MLD404", "MLD702"}
-#: rules with a regular expression that backtracks quadratically on a long line (reported:
-#: MLD502's ``_URL_PASSWORD`` retries ``[a-z][a-z0-9+.-]*://`` from every letter of a long
-#: word); left out of the long-line test until fixed.
-BACKTRACKING_RULES = {"MLD502"}
+#: rules with a regular expression that backtracks quadratically on a long line (none now:
+#: MLD502's URL pattern is anchored and bounded); left out of the long-line test.
+BACKTRACKING_RULES: set[str] = set()
 
 
 def _all_rules() -> set[str]:
@@ -513,3 +512,9 @@ def test_jobs_output_is_byte_identical_on_the_datasets(dataset_dir, fmt):
     if fmt == "json":
         doc = json.loads(serial.stdout)
         assert doc["summary"]["files"] > 5000
+
+
+def test_superscript_digits_and_empty_shell_do_not_crash_rules():
+    text = ('FROM python:3.11-slim AS ¹\nSHELL []\nRUN curl -s x | sh\nEXPOSE ¹²\n'
+            'RUN useradd -u ¹⁰⁰⁰⁰⁰ app\nCOPY --from=¹ /a /b\n')
+    _no_crash(_lint(text, _all_rules()))

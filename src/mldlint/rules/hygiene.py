@@ -382,7 +382,7 @@ def _user_created_before(sm, owner: str, upto) -> bool:
     well-known system user, or created by useradd/adduser/groupadd in an earlier RUN."""
     user = owner.split(":", 1)[0]
     group = owner.split(":", 1)[1] if ":" in owner else ""
-    names = {n for n in (user, group) if n and not n.isdigit() and n not in _KNOWN_USERS}
+    names = {n for n in (user, group) if n and not n.isdecimal() and n not in _KNOWN_USERS}
     if not names:
         return True
     made = set()
@@ -1275,7 +1275,7 @@ def useradd_high_uid(df, model, ctx) -> Iterator[Violation]:
                 if no_log or uid is None:
                     continue
                 value, complete = expand(uid.strip("'\""), {**step.env, **c.assignments})
-                if not complete or not value.isdigit() or int(value) < 100000:
+                if not complete or not value.isdecimal() or int(value) < 100000:
                     continue
                 name_w = c.argv[0]
                 fix = None
@@ -1460,7 +1460,7 @@ def _workers(argv: list[str], env: dict) -> tuple[int, int] | None:
         else:
             continue
         val, complete = expand(val, env)
-        if complete and val.isdigit():
+        if complete and val.isdecimal():
             return int(val), idx
         return None
     return None

@@ -85,7 +85,7 @@ def _python_snippets(step, text: str) -> list[_Snippet]:
             if w.value is not None and not w.value.startswith("-"):
                 break  # a script file or module: not inline code
     line = ins.effective_rest.value
-    only_markers = all(w.startswith("<<") or w[:1].isdigit() for w in line.split())
+    only_markers = all(w.startswith("<<") or w[:1].isdecimal() for w in line.split())
     for hd in ins.heredocs:
         first = hd.content.lstrip().split("\n", 1)[0]
         is_py = False

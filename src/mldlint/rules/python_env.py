@@ -73,7 +73,7 @@ def _script_unreadable(step) -> bool:
     if not script.has_error:
         return False
     ins = step.instruction
-    if ins.heredocs and all(w.startswith("<<") or w[:1].isdigit()
+    if ins.heredocs and all(w.startswith("<<") or w[:1].isdecimal()
                             for w in ins.effective_rest.value.split()):
         return any(sh.parse_shell(h.content).has_error for h in ins.heredocs)
     return True
@@ -1052,7 +1052,7 @@ def _no_effect(cmd) -> bool:
         return False
     if name in ("echo", "printf") and cmd.redirects and any(
             r.op.startswith(">") and r.target is not None and not (r.target.text or "").startswith(
-                "/dev/") and not (r.target.text or "").isdigit() for r in cmd.redirects):
+                "/dev/") and not (r.target.text or "").isdecimal() for r in cmd.redirects):
         return False
     if name in _NO_EFFECT:
         return True

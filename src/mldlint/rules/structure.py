@@ -318,7 +318,7 @@ def copy_from_unknown_stage(df, model, ctx) -> Iterator[Violation]:
                 continue
             low = ref.lower()
             own = (sm.name is not None and sm.name.lower() == low) or \
-                (ref.isdigit() and int(ref) == sm.index)
+                (ref.isdecimal() and int(ref) == sm.index)
             if own:
                 yield Violation(f.span,
                                 f"`--from={ref}` names the stage this COPY is in: a stage "
@@ -327,7 +327,7 @@ def copy_from_unknown_stage(df, model, ctx) -> Iterator[Violation]:
                 continue
             later = next((s for s in model.stages[pos + 1:]
                           if (s.name and s.name.lower() == low)
-                          or (ref.isdigit() and s.index == int(ref))), None)
+                          or (ref.isdecimal() and s.index == int(ref))), None)
             if later is not None:
                 yield Violation(f.span,
                                 f"`--from={ref}` names a stage defined later (line "
@@ -336,7 +336,7 @@ def copy_from_unknown_stage(df, model, ctx) -> Iterator[Violation]:
                                 f"makes the build order hard to follow; move that stage above "
                                 f"this one")
                 continue
-            if ref.isdigit():
+            if ref.isdecimal():
                 count = len([s for s in model.stages[:pos] if s.index >= 0])
                 have = (f"the stages before it are 0-{count - 1}" if count > 1
                         else "the only stage before it is 0" if count == 1
@@ -569,7 +569,7 @@ def _port_problem(spec: str) -> tuple[str, str | None] | None:
         port = container
     lo, dash, hi = port.partition("-")
     for p in ((lo, hi) if dash else (lo,)):
-        if not p.isdigit():
+        if not p.isdecimal():
             return (f"`{p}` is not a port number", None)
         if not 1 <= int(p) <= 65535:
             return (f"port {p} is out of range (1-65535)", None)

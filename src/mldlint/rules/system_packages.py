@@ -1206,7 +1206,7 @@ def pipefail(df, model, ctx) -> Iterator[Violation]:
                 ls = _line_start(text, ins.span.start)
                 indent = text[ls:ins.span.start]
                 if not indent.strip():
-                    if bash and (shell is None or (shell[0].endswith("sh"))):
+                    if bash and (not shell or shell[0].endswith("sh")):
                         fix = Fix(edits=(Edit(ls, ls, indent + 'SHELL ["/bin/bash", "-o", '
                                               '"pipefail", "-c"]\n'),),
                                   applicability="safe",
