@@ -259,15 +259,16 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
             out.append(_diag(source, info_of(INTERNAL_ERROR),
                              _crash_message("image model", exc), (0, 0)))
             checks = []
+        options = options or {}
         for rule_id, fn in checks:
-            ctx = RuleContext(source=source, options=dict((options or {}).get(rule_id, {})),
+            ctx = RuleContext(source=source, options=dict(options.get(rule_id, {})),
                               context_dir=context_dir)
-            info = info_of(rule_id)
             found: list[Diagnostic] = []
             try:
                 for v in fn(df, model, ctx) or ():
                     sev = overrides.get(rule_id) or v.severity
-                    found.append(_diag(source, info, v.message, tuple(v.span), sev, v.fix))
+                    found.append(_diag(source, info_of(rule_id), v.message, tuple(v.span), sev,
+                                       v.fix))
             except Exception as exc:  # noqa: BLE001 - one rule must never kill the run
                 # a crashing rule's partial output is dropped: it may be wrong
                 out.append(_diag(source, info_of(INTERNAL_ERROR),

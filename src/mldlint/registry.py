@@ -133,15 +133,22 @@ def rules_dir() -> Path:
     ``mldlint/_rules`` inside the installed package (wheel), else the repository's top-level
     ``rules/`` (two levels above ``src/mldlint``, for source checkouts and editable installs).
     """
-    try:
+    here = Path(__file__).resolve().parent
+    packaged = here / "_rules"  # a regular install (importlib.resources costs start-up time)
+    if packaged.is_dir():
+        return packaged
+    checkout = here.parents[1] / "rules"
+    if checkout.is_dir():
+        return checkout
+    try:  # another kind of installation (a loader with resources)
         from importlib.resources import files
 
-        packaged = files("mldlint") / "_rules"
-        if packaged.is_dir():
-            return Path(str(packaged))
+        packaged_res = files("mldlint") / "_rules"
+        if packaged_res.is_dir():
+            return Path(str(packaged_res))
     except (ModuleNotFoundError, TypeError, NotImplementedError):  # pragma: no cover
         pass
-    return Path(__file__).resolve().parents[2] / "rules"
+    return checkout
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,7 +158,15 @@ def load_all() -> dict[str, RuleMeta]:
     Raises:
         ValueError: a YAML file is invalid (the message names the file), or the folder is missing.
     """
-    return load_dir(rules_dir())
+    folder = rules_dir()
+    if not folder.is_dir():
+        return load_dir(folder)  # raises the error
+    from .cache import cached
+
+    # the validated metadata is pickled between runs (YAML parsing dominates start-up); this
+    # module is part of the key, since it defines what a RuleMeta holds
+    files = sorted(folder.glob("*.yaml")) + [Path(__file__)]
+    return cached("rules", files, lambda: load_dir(folder))
 
 
 def load_dir(path: str | Path) -> dict[str, RuleMeta]:

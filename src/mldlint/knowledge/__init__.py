@@ -18,10 +18,18 @@ def load_yaml(name: str):
     Raises:
         OSError: the file is missing (a packaging bug).
     """
-    from ruamel.yaml import YAML
+    from ..cache import cached
 
-    with open(DATA / name, encoding="utf-8") as fh:
-        return YAML(typ="safe", pure=True).load(fh)
+    path = DATA / name
+
+    def load():
+        from ruamel.yaml import YAML
+
+        with open(path, encoding="utf-8") as fh:
+            return YAML(typ="safe", pure=True).load(fh)
+
+    # pickled between runs: parsing YAML costs more than linting a file
+    return cached("knowledge-" + name.replace(".", "_"), [path], load)
 
 
 @dataclass(frozen=True)

@@ -265,9 +265,23 @@ class ImageModel:
                     return st
         return None
 
+    def _memo(self, key: str, make):
+        """``make()`` computed once per model (the model does not change after
+        :func:`build_model`; the cache is dropped if stages are added or removed)."""
+        memo = self.__dict__.setdefault("_memoized", {})
+        hit = memo.get(key)
+        if hit is not None and hit[0] == len(self.stages):
+            return hit[1]
+        value = make()
+        memo[key] = (len(self.stages), value)
+        return value
+
     def leaf_stages(self) -> list[StageModel]:
         """Stages no other stage builds FROM, copies from or mounts (``RUN --mount=from=``):
         the images a build can produce (``--target`` picks one; the last is the default)."""
+        return list(self._memo("leaf_stages", self._leaf_stages))
+
+    def _leaf_stages(self) -> list[StageModel]:
         used: set[int] = set()
         for st in self.stages:
             if st.parent is not None:
@@ -290,41 +304,61 @@ class ImageModel:
         Copies whose source is a glob or a variable are not counted (unknown)."""
         from .paths import is_under, normalize
 
-        shipping: list[StageModel] = []
-        for leaf in self.leaf_stages():
-            for st in leaf.lineage():
-                if not any(st is x for x in shipping):
-                    shipping.append(st)
-        if any(sm is x for x in shipping):
+        shipping, shipping_ids, copies_out = self._memo("shipping", self._shipping)
+        if id(sm) in shipping_ids:
             return True
         if path is None:
             return False
-        for st in shipping:
-            for cp in st.copies:
-                if cp.from_stage is None or not any(sm is x for x in cp.from_stage.lineage()):
+        for cp in copies_out:
+            if not any(sm is x for x in cp.from_stage.lineage()):
+                continue
+            for s in cp.sources:
+                if "$" in s or any(ch in s for ch in "*?["):
                     continue
-                for s in cp.sources:
-                    if "$" in s or any(ch in s for ch in "*?["):
-                        continue
-                    src = normalize(s, "/")
-                    if src and is_under(path, src):
-                        return True
+                src = normalize(s, "/")
+                if src and is_under(path, src):
+                    return True
         return False
+
+    def _shipping(self) -> tuple[list[StageModel], set[int], list[CopyStep]]:
+        """The stages in the lineage of a leaf stage, their ids, and their copies from another
+        stage (``COPY --from=<stage>``)."""
+        shipping: list[StageModel] = []
+        ids: set[int] = set()
+        for leaf in self.leaf_stages():
+            for st in leaf.lineage():
+                if id(st) not in ids:
+                    ids.add(id(st))
+                    shipping.append(st)
+        copies = [cp for st in shipping for cp in st.copies if cp.from_stage is not None]
+        return shipping, ids, copies
 
     def step_of(self, instruction: Instruction) -> Step | None:
         """The :class:`Step` of an instruction (``None`` for FROM and the preamble)."""
-        for st in self.stages:
-            for s in st.steps:
-                if s.instruction is instruction:
-                    return s
-        return None
+        hit = self._memo("by_instruction", self._index).get(id(instruction))
+        step = hit[1] if hit is not None else None
+        return step if step is not None and step.instruction is instruction else None
 
     def stage_model_of(self, instruction: Instruction) -> StageModel | None:
         """The stage model an instruction belongs to."""
-        for st in self.stages:
-            if st.stage.from_ is instruction or any(s.instruction is instruction for s in st.steps):
+        hit = self._memo("by_instruction", self._index).get(id(instruction))
+        if hit is not None:
+            st, step = hit
+            if (step is not None and step.instruction is instruction) or \
+                    st.stage.from_ is instruction:
                 return st
         return None
+
+    def _index(self) -> dict[int, tuple[StageModel, Step | None]]:
+        """id(instruction) -> (stage model, step or ``None`` for a FROM); the first stage wins,
+        as the linear scans did."""
+        index: dict[int, tuple[StageModel, Step | None]] = {}
+        for st in self.stages:
+            if st.stage.from_ is not None:
+                index.setdefault(id(st.stage.from_), (st, None))
+            for step in st.steps:
+                index.setdefault(id(step.instruction), (st, step))
+        return index
 
 
 # --------------------------------------------------------------------------- building
@@ -461,7 +495,20 @@ def entrypoint_script(instr: Instruction, source_text: str | None = None):
     for the exec form, with ``source_text`` given, the argv parsed as a shell would see it
     (wrappers such as ``tini --`` stripped, ``["sh", "-c", "..."]`` strings parsed; see
     :func:`mldlint.model.commands.exec_form_script`), else one raw command. ``None`` for
-    ``HEALTHCHECK NONE``."""
+    ``HEALTHCHECK NONE``.
+
+    Computed once per instruction and ``source_text`` (several rules ask for the same command;
+    treat the result as read-only)."""
+    memo = instr.__dict__.setdefault("_entrypoint_scripts", [])
+    for text, script in memo:
+        if text is source_text:
+            return script
+    script = _entrypoint_script(instr, source_text)
+    memo.append((source_text, script))
+    return script
+
+
+def _entrypoint_script(instr: Instruction, source_text: str | None):
     from .commands import exec_form_script
 
     script = _cmd_script(instr)

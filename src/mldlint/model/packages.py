@@ -25,6 +25,9 @@ _PIP_VALUE_OPTS = frozenset({
 })
 _WHEEL_RE = re.compile(r"\.(whl|tar\.gz|zip|tgz)$", re.I)
 _URL_RE = re.compile(r"^[a-z+]+://|^git\+|^file:", re.I)
+#: a bare project name, optionally pinned to a plain release (parsed without packaging, whose
+#: import costs start-up time; the result is the same).
+_SIMPLE_REQ_RE = re.compile(r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(?:==([0-9]+(?:\.[0-9]+)*))?\Z")
 
 
 @dataclass
@@ -133,8 +136,6 @@ def parse_requirement(raw: str, span: Span) -> PackageRef | None:
     """A :class:`PackageRef` for a requirement word (``torch==2.1.0+cu121``,
     ``tensorflow[and-cuda]>=2.15``, ``pkg @ url``), or ``None`` when it is not a named
     requirement (a path, URL without name, or unparsable)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     text = raw.strip()
     if not text or text.startswith("-"):
         return None
@@ -153,6 +154,13 @@ def parse_requirement(raw: str, span: Span) -> PackageRef | None:
             return PackageRef(canonical_name(wheel.group(1)), raw, span, f"=={wheel.group(2)}",
                               wheel.group(2), (), text)
         return None
+    simple = _SIMPLE_REQ_RE.match(text)
+    if simple:  # `torch`, `torch==2.1.0`: what packaging returns, without importing it
+        version = simple.group(2)
+        return PackageRef(canonical_name(simple.group(1)), raw, span,
+                          f"=={version}" if version else "", version, (), None)
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(text)
     except InvalidRequirement:

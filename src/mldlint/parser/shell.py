@@ -151,9 +151,13 @@ class Command:
     @property
     def name(self) -> str | None:
         """Basename of ``argv[0].value`` (``/opt/venv/bin/pip`` -> ``pip``); ``None`` if dynamic."""
-        if not self.argv or self.argv[0].value is None:
+        argv = self.argv
+        if not argv:
             return None
-        return _basename(self.argv[0].value)
+        v = argv[0].value
+        if v is None or "/" not in v:  # the usual case, without a call (asked very often)
+            return v
+        return _basename(v)
 
     @property
     def args(self) -> list[Word]:
@@ -690,10 +694,15 @@ class _Lit:
         self.hi.append(hi)
 
     def raw(self, text: str, s: int, e: int) -> None:
-        for i in range(s, e):
-            self.add(text[i], i, i + 1)
+        if e > s:  # in bulk: one character per index (words are built very often)
+            self.chars.extend(text[s:e])
+            self.lo.extend(range(s, e))
+            self.hi.extend(range(s + 1, e + 1))
 
     def unescape_unquoted(self, text: str, s: int, e: int) -> None:
+        if text.find("\\", s, e) == -1:  # nothing to unescape: the usual case
+            self.raw(text, s, e)
+            return
         i = s
         while i < e:
             ch = text[i]
@@ -708,6 +717,9 @@ class _Lit:
             i += 1
 
     def unescape_dquoted(self, text: str, s: int, e: int) -> None:
+        if text.find("\\", s, e) == -1:
+            self.raw(text, s, e)
+            return
         i = s
         while i < e:
             ch = text[i]
