@@ -170,3 +170,15 @@ def test_parallel_chunks_keep_the_input_order(tmp_path):
     assert [[(d.path, d.rule, d.span) for d in ds] for ds in parallel] == \
         [[(d.path, d.rule, d.span) for d in ds] for ds in serial]
     assert [ds[0].path for ds in serial] == [f"D{i}" for i in range(40)]
+
+
+def test_cache_file_writable_by_others_is_never_unpickled(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLDLINT_CACHE_DIR", str(tmp_path))
+    src = tmp_path / "data.yaml"
+    src.write_text("a: 1\n")
+    assert cache.cached("t", [src], lambda: {"v": 1}) == {"v": 1}
+    (pickled,) = tmp_path.glob("t-*.pickle")
+    pickled.chmod(0o666)  # another user could have replaced it
+    calls = []
+    assert cache.cached("t", [src], lambda: calls.append(1) or {"v": 2}) == {"v": 2}
+    assert calls == [1]

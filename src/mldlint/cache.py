@@ -56,6 +56,19 @@ def _key(kind: str, files: list[Path]) -> tuple[str, str] | None:
     return where.hexdigest(), what.hexdigest()
 
 
+def _trusted(path: Path) -> bool:
+    """Whether a cache file or folder may be unpickled from: owned by the current user and not
+    writable by anyone else (a pickle can run code, so a file another user could plant in a
+    shared ``$MLDLINT_CACHE_DIR`` is never loaded)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        return False
+    return not st.st_mode & 0o022
+
+
 def cached(kind: str, files: Iterable[Path], load: Callable[[], T]) -> T:
     """``load()``, or its pickled result from an earlier run over the same ``files``.
 
@@ -71,14 +84,15 @@ def cached(kind: str, files: Iterable[Path], load: Callable[[], T]) -> T:
     prefix = f"{kind}-{key[0]}-"
     path = folder / f"{prefix}{key[1]}.pickle"
     try:
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
+        if _trusted(folder) and _trusted(path):
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
     except Exception:  # noqa: BLE001 - missing, truncated or stale: build it again
         pass
     value = load()
     tmp = folder / f".{prefix}{key[1]}.{os.getpid()}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         with open(tmp, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
