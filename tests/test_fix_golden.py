@@ -1,7 +1,9 @@
 """Golden files: ``fixtures/seed-fixed/<name>.Dockerfile`` is what ``mldlint check --fix`` makes
 of ``../shared/cases/seed/<name>.Dockerfile``; ``<name>.unsafe.Dockerfile`` is the result of
 ``--fix --unsafe-fixes`` where it differs. Each file is fixed alone in an empty folder (the
-build context), with configuration files ignored.
+build context), with configuration files ignored. Second files the fixes write in that folder
+(MLD405's ``.dockerignore``) are golden too, as ``<name><file>`` (``seed01.dockerignore``; the
+``--unsafe-fixes`` run's).
 
 Regenerate after a rule's fix changes: ``MLDLINT_UPDATE_GOLDEN=1 pytest tests/test_fix_golden.py``,
 then read every diff as a reviewer before committing."""
@@ -37,6 +39,13 @@ def _fixed(case: Path, tmp: Path, unsafe: bool) -> bytes:
     return target.read_bytes()
 
 
+def _second_files(folder: Path, case: Path) -> dict[str, bytes]:
+    """The files the fixes wrote in the build context besides the Dockerfile (dotfiles)."""
+    out = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != case.name}
+    assert all(name.startswith(".") for name in out), sorted(out)
+    return out
+
+
 @pytest.mark.skipif(not CASES, reason="../shared/cases/seed is not there")
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_seed_fix_golden(case, tmp_path):
@@ -51,12 +60,25 @@ def test_seed_fix_golden(case, tmp_path):
             golden_unsafe.write_bytes(unsafe)
         elif golden_unsafe.exists():
             golden_unsafe.unlink()
+    others = _second_files(tmp_path / "unsafe", case)
+    golden_others = {p.name[len(case.stem):]: p for p in GOLDEN.glob(f"{case.stem}.*")
+                     if not p.name.endswith(".Dockerfile")}
+    if UPDATE:
+        for name, p in golden_others.items():
+            if name not in others:
+                p.unlink()
+        for name, data in others.items():
+            (GOLDEN / f"{case.stem}{name}").write_bytes(data)
+        golden_others = {name: GOLDEN / f"{case.stem}{name}" for name in others}
     assert safe == golden.read_bytes()
     assert unsafe == (golden_unsafe.read_bytes() if golden_unsafe.exists() else safe)
-    # fixing the fixed file changes nothing
+    assert others == {name: p.read_bytes() for name, p in golden_others.items()}
+    # fixing the fixed file (with the second files written) changes nothing
     again = tmp_path / "again"
     again.mkdir()
     (again / case.name).write_bytes(unsafe)
+    for name, data in others.items():
+        (again / name).write_bytes(data)
     r = CliRunner().invoke(cli, ["check", "--isolated", "--diff", "--unsafe-fixes",
                                  str(again / case.name)])
     assert r.exit_code == 0 and r.stdout == "", r.stdout

@@ -50,3 +50,33 @@ def test_rule_example(rule_id, kind, example, tmp_path):
         assert hits, f"{rule_id} did not fire on its bad example:\n{example[kind]}"
     else:
         assert hits == [], f"{rule_id} fired on its good example: {[d.message for d in hits]}"
+
+
+def _fixed_files_cases():
+    for rid, meta in METAS.items():
+        for n, ex in enumerate(meta.examples or []):
+            if ex.get("fixed_files") is not None:
+                yield pytest.param(rid, ex, id=f"{rid}-{n}-fixed_files")
+
+
+@pytest.mark.parametrize("rule_id,example", list(_fixed_files_cases()))
+def test_rule_example_fixed_files(rule_id, example, tmp_path):
+    """``fixed_files`` is what the fix makes of second files of the build context (a
+    ``.dockerignore``); the Dockerfile itself ends as ``fixed`` (unchanged when not given)."""
+    import os
+
+    from mldlint.fixer import fix_source
+
+    if rule_id not in IMPLEMENTED:
+        pytest.skip(f"{rule_id} has no check yet")
+    context = _context(tmp_path, example) or str(tmp_path)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(example["bad"])
+    source = SourceFile.from_text(example["bad"], path=str(dockerfile))
+    options = {rule_id: {**METAS[rule_id].options, **example.get("options", {})}}
+    result = fix_source(source, {rule_id}, context, unsafe=True, options=options)
+    assert result.guard_tripped is None and result.refused == []
+    assert result.text == example.get("fixed", example["bad"])
+    written = {os.path.relpath(c.path, context): c.after.decode("utf-8")
+               for c in result.other_files}
+    assert written == example["fixed_files"]

@@ -506,3 +506,124 @@ def test_mld401_poetry_only_root_after_manifest_install_is_the_recommended_patte
             "COPY . .\nRUN poetry install --only-root --no-interaction\n")
     found = lint_source(SourceFile.from_text(text, "Dockerfile"), {"MLD401"}, None)
     assert [d.rule for d in found] == []
+
+
+# ------------------------------------------------------------------------ MLD405 fixes
+def _fix405(tmp_path, text=BROAD, name="Dockerfile"):
+    """Fix ``text`` (written as ``name`` in ``tmp_path``, the build context) with MLD405:
+    (fixed Dockerfile text, {relative path: text written})."""
+    from mldlint.fixer import fix_source
+
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    src = SourceFile.from_bytes(path.read_bytes(), path=str(path))
+    r = fix_source(src, {"MLD405"}, str(tmp_path))
+    assert r.guard_tripped is None and r.refused == []
+    return r.text, {str(c.path)[len(str(tmp_path)) + 1:]: c.after for c in r.other_files}
+
+
+def test_405_fix_writes_a_new_dockerignore_with_the_artefacts_present(tmp_path):
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "wandb").mkdir()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "m.onnx").write_text("x")
+    d, = lint(BROAD, "MLD405", tmp_path)
+    assert d.fix.applicability == "safe" and d.fix.title == "Write .dockerignore"
+    e, = d.fix.edits
+    assert (e.start, e.end, e.path) == (0, 0, str(tmp_path / ".dockerignore"))
+    text, written = _fix405(tmp_path)
+    assert text == textwrap.dedent(BROAD)
+    assert written == {".dockerignore": b".git\n**/__pycache__/\n.venv/\n**/*.onnx\nwandb/\n"}
+
+
+def test_405_fix_appends_to_an_existing_file_keeping_its_newlines(tmp_path):
+    (tmp_path / ".dockerignore").write_bytes(b"# mine\r\n.git\r\n*.pt")  # CRLF, no final newline
+    (tmp_path / "a.pt").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.pt").write_text("x")
+    (tmp_path / "mlruns").mkdir()
+    d, = lint(BROAD, "MLD405", tmp_path)
+    assert d.fix.title == "Add *.pt, mlruns/ to .dockerignore"
+    _, written = _fix405(tmp_path)
+    assert written == {".dockerignore": b"# mine\r\n.git\r\n*.pt\r\n**/*.pt\r\nmlruns/\r\n"}
+    # once written, the rule is quiet
+    (tmp_path / ".dockerignore").write_bytes(written[".dockerignore"])
+    assert lint(BROAD, "MLD405", tmp_path) == []
+
+
+def test_405_fix_appends_to_the_dockerfile_specific_ignore_file(tmp_path):
+    (tmp_path / ".dockerignore").write_text("")
+    (tmp_path / "Dockerfile.dockerignore").write_text("**/*.pt\n")
+    (tmp_path / "checkpoints").mkdir()
+    _, written = _fix405(tmp_path)
+    assert written == {"Dockerfile.dockerignore": b"**/*.pt\ncheckpoints/\n"}
+
+
+def test_405_fix_leaves_out_what_a_dockerfile_of_the_context_names(tmp_path):
+    for d in ("data", "checkpoints", "mlruns", ".venv"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "model.safetensors").write_text("x")
+    text = """\
+        FROM python:3.11-slim
+        WORKDIR /app
+        RUN uv venv /app/.venv
+        COPY . .
+        ENV WEIGHTS=/app/model.safetensors
+        CMD ["mlflow", "models", "serve", "-m", "mlruns/0/abc/artifacts/model"]
+        """
+    (tmp_path / "Dockerfile.train").write_text("FROM python:3.11\nCOPY data/ /data/\n")
+    _, written = _fix405(tmp_path, text)
+    # data/ (a sibling Dockerfile copies it), mlruns and the weights are named; the host .venv is
+    # excluded (only an explicit COPY of it would keep it)
+    assert written == {".dockerignore": b".git\n**/__pycache__/\n.venv/\ncheckpoints/\n"}
+    d, = lint(text, "MLD405", tmp_path)
+    assert "data/" not in d.fix.edits[0].text
+
+
+@pytest.mark.parametrize("text,files", [
+    ("FROM python:3.11-slim\nCOPY . .\nRUN git describe --tags > /VERSION\n", {}),
+    ("FROM python:3.11-slim\nCOPY .git .git\nCOPY . .\n", {}),
+    ("FROM python:3.11-slim\nCOPY . .\nRUN pip install .\n",
+     {"pyproject.toml": '[build-system]\nrequires = ["setuptools", "setuptools-scm"]\n'}),
+])
+def test_405_fix_keeps_git_when_the_build_may_need_it(tmp_path, text, files):
+    for name, body in files.items():
+        (tmp_path / name).write_text(body)
+    _, written = _fix405(tmp_path, text)
+    assert written == {".dockerignore": b"**/__pycache__/\n.venv/\n"}
+
+
+def test_405_fix_keeps_git_for_a_clone_only(tmp_path):
+    text = "FROM python:3.11-slim\nRUN git clone https://github.com/a/b.git\nCOPY . .\n"
+    _, written = _fix405(tmp_path, text)
+    assert written[".dockerignore"].startswith(b".git\n")
+
+
+def test_405_no_fix_when_everything_missing_is_named_or_the_context_is_a_collection(tmp_path):
+    (tmp_path / ".dockerignore").write_text(".git\n")
+    (tmp_path / "data").mkdir()
+    d, = lint("FROM python:3.11-slim\nCOPY . .\nVOLUME /data\n", "MLD405", tmp_path)
+    assert d.fix is None
+    other = tmp_path / "other"
+    other.mkdir()
+    for i in range(13):
+        (other / f"{i}.Dockerfile").write_text("FROM scratch\n")
+    d, = lint(BROAD, "MLD405", other)
+    assert d.fix is None
+
+
+def test_405_fix_through_the_cli_writes_and_reports_the_second_file(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from mldlint.cli import cli
+
+    (tmp_path / "Dockerfile").write_text(textwrap.dedent(BROAD))
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(cli, ["check", "--isolated", "--select", "MLD405", "--fix",
+                                 "--show-fixes", "Dockerfile"])
+    assert (tmp_path / ".dockerignore").read_text() == ".git\n**/__pycache__/\n.venv/\n"
+    assert ".dockerignore" in r.output
+    assert (tmp_path / "Dockerfile").read_text() == textwrap.dedent(BROAD)
+    r = CliRunner().invoke(cli, ["check", "--isolated", "--select", "MLD405", "--diff",
+                                 "Dockerfile"])
+    assert r.exit_code == 0 and r.stdout == ""

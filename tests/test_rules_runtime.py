@@ -324,3 +324,155 @@ def test_603_quiet(hc):
         {hc}
         CMD ["python", "-c", "import torch"]
         """, "MLD603") == []
+
+
+# --------------------------------------------------------------------- MLD601/MLD602 fixes
+def fixed(text: str, rule: str) -> str:
+    """The text after ``--fix --unsafe-fixes`` with ``rule`` alone."""
+    from mldlint.fixer import fix_source
+
+    r = fix_source(SourceFile.from_text(textwrap.dedent(text), "Dockerfile"), {rule}, None,
+                   unsafe=True)
+    assert r.guard_tripped is None
+    return r.text
+
+
+def _yaml_fixed():
+    from mldlint.registry import load_all
+
+    for rid in ("MLD601", "MLD602"):
+        for n, ex in enumerate(load_all()[rid].examples):
+            if "fixed" in ex:
+                yield pytest.param(rid, ex["bad"], ex["fixed"], id=f"{rid}-{n}")
+
+
+@pytest.mark.parametrize("rid,bad,after", list(_yaml_fixed()))
+def test_60x_yaml_fixed_examples(rid, bad, after):
+    assert fixed(bad, rid) == after
+    assert lint(after, rid) == []
+
+
+PY_PROBE = ("HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \\\n"
+            "    CMD python3 -c \"import urllib.request; "
+            "urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=4)\"\n")
+
+
+def test_601_fix_prefers_curl_when_the_image_has_it():
+    text = """\
+        FROM python:3.11
+        EXPOSE 9000
+        CMD uvicorn app:app --host 0.0.0.0 --port 9000
+        """
+    d, = lint(text, "MLD601")
+    assert d.fix.applicability == "unsafe" and "/health on port 9000" in d.fix.title
+    assert fixed(text, "MLD601") == textwrap.dedent(text).replace("CMD", (
+        "HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \\\n"
+        "    CMD curl -fsS -o /dev/null http://127.0.0.1:9000/health || exit 1\nCMD"), 1)
+
+
+def test_601_fix_uses_known_health_paths_and_python_installed_by_apt():
+    text = """\
+        FROM nvcr.io/nvidia/tritonserver:24.08-py3
+        EXPOSE 8000 8001 8002
+        CMD ["tritonserver", "--model-repository=/models"]
+        """
+    assert fixed(text, "MLD601") == textwrap.dedent(text).replace(
+        "CMD", PY_PROBE.format(port=8000, path="/v2/health/ready") + "CMD")
+    text = """\
+        FROM debian:12-slim
+        RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip \\
+            && rm -rf /var/lib/apt/lists/*
+        CMD ["torchserve", "--start", "--foreground"]
+        EXPOSE 8080
+        """
+    assert fixed(text, "MLD601") == textwrap.dedent(text).replace(
+        "CMD", PY_PROBE.format(port=8080, path="/ping") + "CMD")
+
+
+def test_601_fix_exec_form_without_a_shell_and_at_the_end_for_inherited_commands():
+    text = """\
+        FROM python:3.11-slim AS app
+        RUN pip install --no-cache-dir uvicorn
+        CMD ["uvicorn", "main:app", "--port", "8000"]
+
+        FROM app
+        COPY main.py .
+        """
+    assert fixed(text, "MLD601") == textwrap.dedent(text) + PY_PROBE.format(port=8000,
+                                                                           path="/health")
+    text = """\
+        FROM gcr.io/distroless/python3-debian12
+        COPY --from=build /venv /venv
+        ENTRYPOINT ["/venv/bin/python", "-m", "uvicorn", "main:app", "--port", "8000"]
+        """
+    assert fixed(text, "MLD601") == textwrap.dedent(text).replace("ENTRYPOINT", (
+        "HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \\\n"
+        "    CMD [\"python3\", \"-c\", \"import urllib.request; urllib.request.urlopen("
+        "'http://127.0.0.1:8000/health', timeout=4)\"]\nENTRYPOINT"))
+
+
+@pytest.mark.parametrize("text", [
+    # no port known
+    'FROM python:3.11-slim\nCMD ["uvicorn", "main:app"]\n',
+    # no probe program known to exist
+    'FROM debian:12-slim\nEXPOSE 8000\nCMD ["uvicorn", "main:app"]\n',
+    'FROM company/base:1\nEXPOSE 8000\nCMD ["uvicorn", "main:app"]\n',
+    # TF Serving: EXPOSE lists gRPC first, the REST port must be given
+    'FROM tensorflow/tensorflow:2.15.0\nEXPOSE 8500 8501\n'
+    'CMD ["tensorflow_model_server", "--model_name=m"]\n',
+    # gRPC only
+    'FROM python:3.11-slim\nEXPOSE 3000\nCMD ["bentoml", "serve-grpc", "svc:Svc"]\n',
+])
+def test_601_no_fix(text):
+    d, = lint(text, "MLD601")
+    assert d.fix is None
+
+
+def test_601_tf_serving_rest_port_and_model_name():
+    text = """\
+        FROM tensorflow/tensorflow:2.15.0
+        CMD ["tensorflow_model_server", "--rest_api_port=8501", "--model_name=resnet"]
+        """
+    assert "http://127.0.0.1:8501/v1/models/resnet'" in fixed(text, "MLD601")
+
+
+def test_602_fix_exec_form_wget_in_sh_c_and_timeout():
+    text = """\
+        FROM python:3.12-slim
+        HEALTHCHECK --timeout=10s CMD ["sh", "-c", "wget -qO- http://localhost:8080/ping || exit 1"]
+        CMD ["uvicorn", "a:app"]
+        """
+    d, = lint(text, "MLD602")
+    assert d.fix.applicability == "unsafe"
+    assert d.fix.title == "Probe http://localhost:8080/ping with Python instead of wget"
+    assert fixed(text, "MLD602") == textwrap.dedent(text).replace(
+        '["sh", "-c", "wget -qO- http://localhost:8080/ping || exit 1"]',
+        '["python3", "-c", "import urllib.request; '
+        "urllib.request.urlopen('http://localhost:8080/ping', timeout=4)\"]")
+
+
+def test_602_fix_keeps_a_shell_comment_and_discards_output_redirections():
+    text = ("FROM python:3.12-slim\nHEALTHCHECK --timeout=2s CMD curl -sf "
+            "http://localhost:8080/h > /dev/null 2>&1 || exit 1  # probe\nCMD [\"x\"]\n")
+    assert fixed(text, "MLD602") == (
+        "FROM python:3.12-slim\nHEALTHCHECK --timeout=2s CMD python3 -c \"import urllib.request; "
+        "urllib.request.urlopen('http://localhost:8080/h', timeout=1)\"  # probe\nCMD [\"x\"]\n")
+
+
+@pytest.mark.parametrize("hc", [
+    "curl -H 'Authorization: x' -f http://localhost:8080/h || exit 1",  # a header
+    "curl -f http://localhost:8080/h && echo ok",  # more than the probe
+    "curl -f http://localhost:8080/h || exit 2",
+    "nc -z localhost 8080",  # no URL
+    "curl -fk https://localhost:8443/h || exit 1",  # -k: urllib would check the certificate
+    "curl -f $HEALTH_URL || exit 1",
+])
+def test_602_no_fix_for_probes_python_cannot_stand_in_for(hc):
+    d, = lint(f"FROM python:3.12-slim\nHEALTHCHECK CMD {hc}\nCMD [\"x\"]\n", "MLD602")
+    assert d.fix is None
+
+
+def test_602_no_fix_without_python():
+    d, = lint("FROM debian:12-slim\nHEALTHCHECK CMD curl -f http://localhost/ || exit 1\n"
+              "CMD [\"x\"]\n", "MLD602")
+    assert d.fix is None

@@ -314,3 +314,131 @@ def test_mld502_url_with_literal_password_is_a_secret_whatever_the_name():
     found = lint_source(SourceFile.from_text(text, "Dockerfile"), {"MLD502"}, None)
     assert [(d.line, d.column) for d in found] == [(2, 5)]
     assert "URL with a password" in found[0].message
+
+
+# ------------------------------------------------------------------------ MLD501 fixes
+def fix501(text: str) -> str:
+    """The text after ``--fix --unsafe-fixes`` with MLD501 alone."""
+    from mldlint.fixer import fix_source
+
+    r = fix_source(SourceFile.from_text(textwrap.dedent(text), "Dockerfile"), {"MLD501"},
+                   None, unsafe=True)
+    assert r.guard_tripped is None
+    return r.text
+
+
+def _yaml_fixed(rid):
+    from mldlint.registry import load_all
+
+    for n, ex in enumerate(load_all()[rid].examples):
+        if "fixed" in ex:
+            yield pytest.param(ex["bad"], ex["fixed"], id=f"{rid}-{n}")
+
+
+@pytest.mark.parametrize("bad,fixed", list(_yaml_fixed("MLD501")))
+def test_501_yaml_fixed_examples(bad, fixed):
+    assert fix501(bad) == fixed
+    assert lint(fixed, "MLD501") == []
+
+
+def test_501_fix_is_unsafe_and_goes_after_the_last_root_step():
+    text = """\
+        FROM python:3.11-slim
+        COPY app.py /app/
+        # the server
+        CMD ["python", "/app/app.py"]
+        EXPOSE 8000
+        RUN pip install --no-cache-dir uvicorn
+        """
+    d, = lint(text, "MLD501")
+    assert d.fix.applicability == "unsafe"
+    # the RUN after CMD still runs as root; the user switch goes after it, at the stage's end
+    assert fix501(text) == textwrap.dedent(text) + (
+        "RUN useradd --create-home --uid 10001 --user-group app\nUSER 10001\n")
+    # before the comment lines of the CMD
+    text2 = "FROM python:3.11-slim\nCOPY app.py /app/\n# the server\nCMD [\"python\", \"x\"]\n"
+    assert fix501(text2) == ("FROM python:3.11-slim\nCOPY app.py /app/\n"
+                             "RUN useradd --create-home --uid 10001 --user-group app\n"
+                             "USER 10001\n# the server\nCMD [\"python\", \"x\"]\n")
+
+
+def test_501_fix_without_a_final_newline_and_with_crlf():
+    assert fix501("FROM python:3.11-slim\nRUN true\nCMD [\"python\", \"x\"]") == (
+        "FROM python:3.11-slim\nRUN true\n"
+        "RUN useradd --create-home --uid 10001 --user-group app\nUSER 10001\n"
+        "CMD [\"python\", \"x\"]")
+    assert fix501("FROM ubuntu:22.04\r\nRUN true\r\nENTRYPOINT [\"/srv\"]\r\n") == (
+        "FROM ubuntu:22.04\r\nRUN true\r\n"
+        "RUN useradd --create-home --uid 10001 --user-group app\r\nUSER 10001\r\n"
+        "ENTRYPOINT [\"/srv\"]\r\n")
+
+
+def test_501_fix_user_root_before_more_root_steps_is_kept():
+    text = """\
+        FROM python:3.11-slim
+        RUN useradd -m svc
+        USER svc
+        RUN echo hi
+        USER root
+        RUN apt-get update
+        CMD ["python", "app.py"]
+        """
+    assert fix501(text) == textwrap.dedent(text).replace(
+        'CMD [', 'USER svc\nCMD [')
+
+
+def test_501_fix_restores_the_base_images_own_user():
+    text = """\
+        FROM jupyter/base-notebook:2023-10-20
+        USER root
+        CMD ["start-notebook.sh"]
+        """
+    # the base runs as jovyan: dropping the USER root is enough
+    assert fix501(text) == textwrap.dedent(text).replace("USER root\n", "")
+    text = """\
+        FROM jupyter/base-notebook:2023-10-20
+        USER root
+        RUN apt-get update
+        CMD ["start-notebook.sh"]
+        """
+    assert fix501(text) == textwrap.dedent(text).replace("CMD", "USER jovyan\nCMD")
+
+
+@pytest.mark.parametrize("text", [
+    # bases whose user tool is unknown (not in the knowledge base)
+    'FROM openjdk:17\nCOPY app.jar /\nCMD ["java", "-jar", "/app.jar"]\n',
+    'FROM golang:1.22\nCMD ["go", "run", "."]\n',
+    # no shell
+    'FROM gcr.io/distroless/python3-debian12\nUSER root\nCMD ["app.py"]\n',
+    # ONBUILD triggers run in child builds as the final USER
+    'FROM node:20\nWORKDIR /usr/src/app\nONBUILD COPY . .\nONBUILD RUN npm install\n'
+    'CMD ["npm", "start"]\n',
+])
+def test_501_no_fix_where_the_user_tool_is_unknown(text):
+    for d in lint(text, "MLD501"):
+        assert d.fix is None
+
+
+def test_501_created_user_by_name_and_adduser_group_form():
+    text = 'FROM python:3.11-slim\nRUN adduser --disabled-password --gecos "" svc\nCMD ["x"]\n'
+    assert fix501(text) == text.replace("CMD", "USER svc\nCMD")
+    # `adduser user group` adds a user to a group: not a user creation the fix trusts
+    text = 'FROM python:3.11-slim\nRUN adduser svc staff\nCMD ["x"]\n'
+    assert "useradd --create-home --uid 10001" in fix501(text)
+
+
+def test_501_no_fix_when_the_switch_breaks_build_time_model_caches():
+    text = """\
+        FROM python:3.11-slim
+        RUN pip install --no-cache-dir transformers torch
+        RUN python -c "from transformers import AutoModel; AutoModel.from_pretrained('bert-base-uncased')"
+        COPY app.py .
+        CMD ["python", "app.py"]
+        """
+    d, = lint(text, "MLD501")
+    assert d.fix is None
+    # with the cache outside /root (readable by everyone) the fix is offered
+    text = text.replace("RUN pip", "ENV HF_HOME=/opt/hf\nRUN pip").replace(
+        "COPY app.py .", "COPY app.py .\nRUN chmod -R a+rX /opt/hf")
+    d, = lint(text, "MLD501")
+    assert d.fix is not None

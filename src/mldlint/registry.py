@@ -68,7 +68,8 @@ _REQUIRED = (
     "rationale", "not_flagged", "examples", "references",
 )
 _OPTIONAL = ("fix_notes", "options")
-_EXAMPLE_KEYS = {"bad", "good", "fixed", "context", "context_files", "note", "options"}
+_EXAMPLE_KEYS = {"bad", "good", "fixed", "fixed_files", "context", "context_files", "note",
+                 "options"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class RuleMeta:
         not_flagged: what the rule deliberately does not flag.
         fix_notes: fix safety notes ("" when the rule has no fix).
         examples: dicts with ``bad`` and/or ``good`` (complete Dockerfiles), optionally
-            ``fixed`` (the exact text after ``--fix``), ``options`` (rule options the example is
+            ``fixed`` (the exact text after ``--fix``), ``fixed_files`` (build-context path ->
+            exact text after ``--fix``, for fixes that write a second file such as
+            ``.dockerignore``), ``options`` (rule options the example is
             linted with), ``context_files`` (build-context files
             a test must create, ``{}`` for an empty context) and ``context``.
         references: URLs.
@@ -277,6 +280,13 @@ def _validate(filename: str, data: Any) -> RuleMeta:
             raise bad(f"{where}.fixed needs a bad example")
         if "fixed" in ex and not fix_t:
             raise bad(f"{where}.fixed given but the rule has no fix")
+        ff = ex.get("fixed_files")
+        if ff is not None:
+            if "bad" not in ex or not fix_t:
+                raise bad(f"{where}.fixed_files needs a bad example and a rule with a fix")
+            if not (isinstance(ff, dict) and ff and all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in ff.items())):
+                raise bad(f"{where}.fixed_files must map build-context paths to text")
         cf = ex.get("context_files")
         if cf is not None and not (
             isinstance(cf, dict)

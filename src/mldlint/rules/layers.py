@@ -1077,6 +1077,140 @@ def _ignored(spec, rel: str, is_dir: bool) -> bool:
         is_dir and spec.match_file(rel + "/x"))
 
 
+#: the line the fix writes for each artefact label (Docker anchors patterns at the context
+#: root, so any-depth artefacts need ``**/``)
+_IGNORE_LINE = {"__pycache__/": "**/__pycache__/", "*.pt": "**/*.pt", "*.pth": "**/*.pth",
+                "*.ckpt": "**/*.ckpt", "*.safetensors": "**/*.safetensors",
+                "*.onnx": "**/*.onnx"}
+#: labels the fix writes into a new .dockerignore even when nothing matches yet: never part of a
+#: working image (version control, bytecode caches, a host virtualenv)
+_ALWAYS_IGNORE = (".git", "__pycache__/", ".venv/")
+#: files that are Dockerfiles too (another build of the same context may need what this one's
+#: .dockerignore would exclude)
+_DOCKERFILE_NAME = re.compile(r"(?:^|[.-])(?:Docker|Container)file(?:[.-]|$)|\.dockerfile$",
+                              re.IGNORECASE)
+#: more Dockerfiles than this in the context: a collection, not one project; no fix
+_MAX_SIBLINGS = 12
+#: build back-ends that read the version from git (pip install . needs .git in the context)
+_SCM_VERSIONING = re.compile(r"setuptools[-_]scm|hatch[-_]vcs|versioningit|dunamai|"
+                             r"poetry[-_]dynamic[-_]versioning|setuptools[-_]git[-_]versioning|"
+                             r"\bpbr\b|versioneer|use_scm_version", re.IGNORECASE)
+
+
+def _mention_re(label: str) -> re.Pattern:
+    """What counts as a Dockerfile naming the artefact ``label`` (its folder name as a path
+    word, or its file extension)."""
+    if label.startswith("*"):
+        return re.compile(re.escape(label[1:]) + r"(?![\w-])", re.IGNORECASE)
+    name = label.rstrip("/")
+    return re.compile(r"(?<![\w.-])" + re.escape(name) + r"(?![\w.-])")
+
+
+def _needs_git(texts: list[str], ctx) -> bool:
+    """Whether a build may read ``.git`` from the context: a Dockerfile names it or runs git
+    (other than ``git clone``), or the project's version comes from git."""
+    for t in texts:
+        if _mention_re(".git").search(t):
+            return True
+        for m in re.finditer(r"(?<![\w./-])git\s+([\w-]+)", t):
+            if m.group(1) not in ("clone", "config", "init", "ls-remote"):
+                return True
+    for name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        text = ctx.read_context_file(name)
+        if text and _SCM_VERSIONING.search(text[:200000]):
+            return True
+    return False
+
+
+def _dockerfile_texts(df, ctx, entries) -> list[str] | None:
+    """The text of this Dockerfile's instructions and of the other Dockerfiles in the build
+    context (they share the .dockerignore); ``None`` when there are too many to judge."""
+    own = []
+    for ins in df.instructions:
+        own.append(ins.line_text.value)
+        own.extend(h.content for h in ins.heredocs)
+    texts = ["\n".join(own)]
+    named = [rel for rel, is_dir in entries
+             if not is_dir and _DOCKERFILE_NAME.search(rel.rsplit("/", 1)[-1])]
+    if len(named) > _MAX_SIBLINGS + 1:
+        return None
+    me = os.path.realpath(ctx.source.path) if ctx.source.path not in (None, "-") else None
+    siblings = [rel for rel in named if os.path.realpath(os.path.join(ctx.context_dir, rel)) != me]
+    if len(siblings) > _MAX_SIBLINGS:
+        return None
+    for rel in siblings:
+        text = ctx.read_context_file(rel)
+        if text is not None:
+            texts.append(text[:1000000])
+    return texts
+
+
+def _many_dockerfiles(root: str) -> bool:
+    """Whether the top of the context holds more Dockerfiles than a fix may judge (a
+    collection of them: no fix, and no need to walk the context for one)."""
+    n = 0
+    try:
+        with os.scandir(root) as it:
+            for e in it:
+                if _DOCKERFILE_NAME.search(e.name):
+                    n += 1
+                    if n > _MAX_SIBLINGS + 1:
+                        return True
+    except OSError:
+        return False
+    return False
+
+
+def _read_exact(path: str) -> str | None:
+    """A file's text exactly as the fixer edits it (newlines kept, BOM dropped), or ``None``."""
+    from ..source import BinaryFileError, SourceFile
+
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        return SourceFile.from_bytes(data, path=path).text
+    except (OSError, BinaryFileError, ValueError):
+        return None
+
+
+def _ignore_fix(df, ctx, labels: list[str], entries, existing: str | None, target: str):
+    """Write (``existing`` is ``None``) or extend the ignore file ``target`` with the lines of
+    ``labels``, leaving out what a Dockerfile of the context names or the build may need;
+    ``None`` when nothing is left or the context cannot be judged."""
+    from ..fixer import Edit, Fix
+
+    texts = _dockerfile_texts(df, ctx, entries)
+    if texts is None:
+        return None
+    keep = []
+    for label in labels:
+        if label == ".git":
+            if _needs_git(texts, ctx):
+                continue
+        elif label in ("__pycache__/", ".venv/"):
+            # a host virtualenv or bytecode is never what the image needs (an image's own
+            # /app/.venv is even clobbered by the host's); only an explicit COPY of it counts
+            copy = re.compile(r"^\s*(?:COPY|ADD)\b.*" + _mention_re(label).pattern,
+                              re.IGNORECASE | re.MULTILINE)
+            if any(copy.search(t) for t in texts):
+                continue
+        elif any(_mention_re(label).search(t) for t in texts):
+            continue
+        keep.append(label)
+    if not keep:
+        return None
+    lines = "".join(_IGNORE_LINE.get(label, label) + "\n" for label in keep)
+    if existing is None:
+        return Fix((Edit(0, 0, lines, path=target),), "safe", "Write .dockerignore")
+    text = _read_exact(target)
+    if text is None:
+        return None
+    sep = "\n" if text and not text.endswith(("\n", "\r")) else ""
+    name = os.path.basename(target)
+    return Fix((Edit(len(text), len(text), sep + lines, path=target),), "safe",
+               f"Add {', '.join(keep)} to {name}")
+
+
 @rule("MLD405")
 def dockerignore(df, model, ctx) -> Iterator[Violation]:
     """A broad COPY with no .dockerignore, or one that lets ML artefacts through."""
@@ -1106,33 +1240,65 @@ def dockerignore(df, model, ctx) -> Iterator[Violation]:
         text = own
     kw = cp.instruction.keyword
     if text is None:
+        fix = None
+        if not _many_dockerfiles(ctx.context_dir):
+            entries = _context_entries(ctx.context_dir)
+            present = _missing_artefacts(entries, None)[0]
+            labels = [label for label, _, _ in _ARTEFACTS
+                      if label in _ALWAYS_IGNORE or label in present]
+            fix = _ignore_fix(df, ctx, labels, entries, None,
+                              os.path.join(ctx.context_dir, ".dockerignore"))
         yield Violation(
             arg.span,
             f"`{kw} .` copies the whole build context and there is no .dockerignore: .git, "
-            "checkpoints, datasets and caches are sent to the builder and end up in the image")
+            "checkpoints, datasets and caches are sent to the builder and end up in the image",
+            fix=fix)
         return
-    spec = _docker_spec(text)
-    missing: list[str] = []
-    examples: dict[str, str] = {}
-    for rel, is_dir in _context_entries(ctx.context_dir):
-        base = rel.rsplit("/", 1)[-1]
-        for label, where, pat in _ARTEFACTS:
-            if label in missing:
-                continue
-            if where == "root" and "/" in rel:
-                continue
-            if not fnmatch.fnmatchcase(base, pat):
-                continue
-            if pat.startswith("*") and is_dir:
-                continue
-            if not _ignored(spec, rel, is_dir):
-                missing.append(label)
-                examples[label] = rel
+    entries = _context_entries(ctx.context_dir)
+    missing, examples = _missing_artefacts(entries, _docker_spec(text))
     if not missing:
         return
     shown = ", ".join(f"{m} ({examples[m]})" if examples[m] not in (m, m.rstrip("/")) else m
                       for m in missing[:6])
+    target = os.path.join(ctx.context_dir, name + ".dockerignore" if own is not None
+                          else ".dockerignore")
     yield Violation(
         arg.span,
         f"`{kw} .` copies the whole build context and .dockerignore does not exclude {shown}: "
-        "they are sent to the builder and end up in the image")
+        "they are sent to the builder and end up in the image",
+        fix=_ignore_fix(df, ctx, missing, entries, text, target))
+
+
+def _missing_artefacts(entries, spec) -> tuple[list[str], dict[str, str]]:
+    """Labels of the typical artefacts that exist in the context and ``spec`` does not
+    exclude (``None``: no ignore file), in :data:`_ARTEFACTS` order, with an example path of
+    each."""
+    missing: list[str] = []
+    examples: dict[str, str] = {}
+    # the patterns are literal names or `*.ext`: a dictionary look-up per entry, not a match
+    names = {pat: (label, where) for label, where, pat in _ARTEFACTS if "*" not in pat}
+    exts = {pat[1:]: label for label, _, pat in _ARTEFACTS
+            if pat.startswith("*.") and "*" not in pat[1:]}
+    others = [a for a in _ARTEFACTS if a[2] not in names and a[2][1:] not in exts]
+    for rel, is_dir in entries:
+        base = rel.rsplit("/", 1)[-1]
+        found = []
+        hit = names.get(base)
+        if hit is not None and (hit[1] == "any" or "/" not in rel):
+            found.append(hit[0])
+        dot = base.rfind(".")
+        if not is_dir and dot > 0 and base[dot:] in exts:
+            found.append(exts[base[dot:]])
+        for label, where, pat in others:
+            if (where == "any" or "/" not in rel) and fnmatch.fnmatchcase(base, pat) and \
+                    not (pat.startswith("*") and is_dir):
+                found.append(label)
+        for label in found:
+            if label not in examples and (spec is None or not _ignored(spec, rel, is_dir)):
+                missing.append(label)
+                examples[label] = rel
+        if len(missing) == len(_ARTEFACTS):
+            break
+    order = [label for label, _, _ in _ARTEFACTS]
+    missing.sort(key=order.index)
+    return missing, examples

@@ -132,6 +132,177 @@ def _drops_privileges(sm) -> bool:
     return False
 
 
+#: base-image families whose images have a shell and shadow's ``useradd`` (Debian, Ubuntu and
+#: the images built on them); Alpine variants have BusyBox ``adduser`` instead
+_USERADD_FAMILIES = frozenset({"python", "debian", "ubuntu", "cuda", "pytorch", "tensorflow",
+                               "ngc", "conda", "jupyter", "node", "alpine"})
+#: instructions that may need root: the user switch goes after the last of them
+_ROOT_STEPS = frozenset({"RUN", "COPY", "ADD", "USER", "WORKDIR", "ONBUILD"})
+#: options of useradd/adduser (shadow, Debian, BusyBox) that take a value
+_USERADD_VALUE_OPTS = frozenset({
+    "-u", "--uid", "-g", "--gid", "-G", "--groups", "-d", "--home-dir", "--home", "-h", "-s",
+    "--shell", "-c", "--comment", "--gecos", "-k", "--skel", "-K", "--key", "-p", "--password",
+    "-e", "--expiredate", "-f", "--inactive", "-b", "--base-dir", "-R", "--root", "-P",
+    "--prefix", "-Z", "--selinux-user", "--ingroup", "--firstuid", "--lastuid", "--conf",
+    "--add_extra_groups", "--extrausers"})
+_USER_NAME = re.compile(r"[a-z_][a-z0-9_.-]*\$?$")
+#: the user the fix creates
+_FIX_UID = "10001"
+_FIX_USER = "app"
+
+
+def _created_user(sm) -> str | None:
+    """The last user the lineage's RUNs create with useradd/adduser: its numeric UID when
+    given, else its name (``None`` when none, or when it cannot be read)."""
+    found = None
+    for step in sm.all_runs():
+        for c in step.commands:
+            if c.name not in ("useradd", "adduser"):
+                continue
+            vals = [w.value for w in c.argv[1:]]
+            if any(v is None or "$" in v for v in vals):
+                found = None
+                continue
+            pos: list[str] = []
+            uid = None
+            i = 0
+            while i < len(vals):
+                v = vals[i]
+                name, eq, val = v.partition("=")
+                if v.startswith("-") and name in _USERADD_VALUE_OPTS:
+                    if not eq:
+                        val = vals[i + 1] if i + 1 < len(vals) else ""
+                        i += 1
+                    if name in ("-u", "--uid"):
+                        uid = val
+                elif not v.startswith("-"):
+                    pos.append(v)
+                i += 1
+            if len(pos) != 1 or not _USER_NAME.match(pos[0]):
+                found = None  # `adduser user group` adds to a group; unknown forms
+                continue
+            found = uid if uid and uid.isdecimal() and uid != "0" else pos[0]
+    return found
+
+
+def _earlier_user(sm, root_ins) -> str | None:
+    """The last non-root USER of the lineage before ``root_ins`` (a resolved value)."""
+    found = None
+    for st in reversed(sm.lineage()):
+        for step in st.steps:
+            ins = step.instruction
+            if ins is root_ins:
+                return found
+            if ins.keyword == "USER" and not ins.swallowed and ins.args:
+                value, complete = expand(ins.args[0].value, step.env)
+                if complete and value.strip() and not _is_root(value):
+                    found = value.strip()
+    return found
+
+
+def _line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+#: text that may make MLD708 judge a switch away from root (build-time model downloads into
+#: root's cache, cache folders set by ENV)
+_CACHE_SIGNALS = re.compile(
+    r"from_pretrained|snapshot_download|hf_hub_download|huggingface-cli|\bhf\s+download|"
+    r"load_dataset|torch\.hub|SentenceTransformer|pipeline\s*\(|HF_HOME|TRANSFORMERS_CACHE|"
+    r"HF_DATASETS_CACHE|TORCH_HOME|XDG_CACHE_HOME|SENTENCE_TRANSFORMERS_HOME")
+
+
+def _breaks_caches(df, fix) -> bool:
+    """Whether the fixed file would leave build-time downloads or cache folders unreadable or
+    unwritable for the new user (what MLD708 reports): such a switch breaks the image."""
+    if not _CACHE_SIGNALS.search(df.source.text):
+        return False
+    from ..fixer import apply_edits
+    from ..model import build_model
+    from ..parser import parse
+    from ..source import SourceFile
+    from .base import CHECKS, RuleContext
+
+    check = CHECKS.get("MLD708")
+    if check is None:
+        return False
+    src = SourceFile(path=df.source.path, text=apply_edits(df.source.text, fix.edits,
+                                                             df.source.newline))
+    try:
+        new_df = parse(src)
+        return next(iter(check(new_df, build_model(new_df), RuleContext(source=src))),
+                    None) is not None
+    except Exception:  # noqa: BLE001 - a fix that cannot be judged is not offered
+        return True
+
+
+def _runs_as_root_fix(df, sm, root_ins):
+    """:func:`_switch_user_fix`, unless the switch breaks the image's ML caches."""
+    fix = _switch_user_fix(df, sm, root_ins)
+    if fix is not None and _breaks_caches(df, fix):
+        return None
+    return fix
+
+
+def _switch_user_fix(df, sm, root_ins):
+    """Switch the final stage to a non-root user before its command: a user the file already
+    uses or creates, or the base's own user, else a new one with UID 10001 (``useradd`` on
+    Debian/Ubuntu-based images, BusyBox ``adduser`` on Alpine). ``root_ins`` is the last
+    ``USER root`` (``None`` when there is no USER). ``None`` when the base or its user tool is
+    unknown."""
+    from ..fixer import Edit, Fix
+
+    facts = sm.facts
+    if facts is None or facts.family not in _USERADD_FAMILIES or sm.has_program("sh") is not True:
+        return None
+    if any(i.keyword == "ONBUILD" and not i.swallowed
+           for st in sm.lineage() for i in st.stage.instructions):
+        return None  # the triggers would run as the new user in every image built from this
+    text = df.source.text
+    user = None
+    if root_ins is not None:
+        user = _earlier_user(sm, root_ins) or (facts.user if facts.user
+                                               and not _is_root(facts.user) else None)
+    user = user or _created_user(sm)
+    if user is not None:
+        lines = [f"USER {user}"]
+        title = f"Switch to USER {user} before the command"
+    else:
+        tag = (sm.root_base.tag or "").lower() if sm.root_base is not None else ""
+        if facts.family == "alpine" or "alpine" in tag:
+            create = f"RUN adduser -D -u {_FIX_UID} {_FIX_USER}"
+        else:
+            create = f"RUN useradd --create-home --uid {_FIX_UID} --user-group {_FIX_USER}"
+        lines = [create, f"USER {_FIX_UID}"]
+        title = f"Add user {_FIX_USER} (UID {_FIX_UID}) and switch to it before the command"
+    body = [i for i in sm.stage.instructions if not i.swallowed]
+    last_root = max((n for n, i in enumerate(body) if i.keyword in _ROOT_STEPS), default=-1)
+    if root_ins is not None and last_root >= 0 and body[last_root] is root_ins:
+        # the USER root is the stage's last step that needs root: replace it, or drop it when
+        # the user it overrides is the one to run as
+        before = next((st.user for st in sm.steps if st.instruction is root_ins), None)
+        start, end = root_ins.keyword_span.start, root_ins.args[-1].span.end
+        line_end = text.find("\n", end)
+        if before is not None and user is not None and before.strip() == user and \
+                not text[_line_start(text, start):start].strip() and line_end >= 0 and \
+                not text[end:line_end].strip():
+            edit = Edit(_line_start(text, start), line_end + 1, "")
+            return Fix((edit,), "unsafe", f"Remove USER root (keep running as {user})")
+        return Fix((Edit(start, end, "\n".join(lines)),), "unsafe", title)
+    target = next((i for i in body[last_root + 1:] if i.keyword in ("CMD", "ENTRYPOINT")), None)
+    if target is not None:
+        above = [c.span.start for c in target.comments if c.line < target.start_line]
+        at = _line_start(text, min(above + [target.keyword_span.start]))
+        return Fix((Edit(at, at, "\n".join(lines) + "\n"),), "unsafe", title)
+    last = body[-1] if body else sm.stage.from_
+    if last is None:
+        return None
+    eol = text.find("\n", last.span.end)
+    if eol < 0:
+        return Fix((Edit(len(text), len(text), "\n" + "\n".join(lines)),), "unsafe", title)
+    return Fix((Edit(eol + 1, eol + 1, "\n".join(lines) + "\n"),), "unsafe", title)
+
+
 @rule("MLD501")
 def runs_as_root(df, model, ctx) -> Iterator[Violation]:
     """The final stage runs as root: no USER (and no non-root user from its base) or a last
@@ -151,7 +322,7 @@ def runs_as_root(df, model, ctx) -> Iterator[Violation]:
             Span(ins.keyword_span.start, ins.args[0].span.end),
             f"the last USER of the final stage is {value.strip()!r}, so the container runs as "
             "root; switch to an unprivileged user with a numeric UID (e.g. USER 10001) after the "
-            "steps that need root")
+            "steps that need root", fix=_runs_as_root_fix(df, sm, ins))
         return
     # no USER anywhere in the lineage
     if sm.stage.from_ is None:
@@ -175,7 +346,7 @@ def runs_as_root(df, model, ctx) -> Iterator[Violation]:
         Span(fr.keyword_span.start, end),
         f"the final stage has no USER and {image} runs as root by default, so the container "
         "runs as root; add a user with a numeric UID (RUN useradd --create-home --uid 10001 app) "
-        "and USER 10001 before CMD/ENTRYPOINT")
+        "and USER 10001 before CMD/ENTRYPOINT", fix=_runs_as_root_fix(df, sm, None))
 
 
 # ------------------------------------------------------------------ MLD502 secret-in-arg-or-env
@@ -199,7 +370,8 @@ _CREDENTIAL_PREFIX = re.compile(r"hf_|sk-|ghp_|gho_|ghs_|github_pat_|AKIA|xox[ab
 _CREDENTIAL_VALUE = re.compile(rf"(?:{_CREDENTIAL_PREFIX.pattern})[A-Za-z0-9_\-]{{16,}}$")
 #: a URL with a literal password (``https://user:pass@host``); ``user:${TOKEN}@`` is not
 #: literal (the variable may come from a secret) and is left alone
-_URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@$]+:(?![$])[^/\s@$]+@", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,30}://[^/\s:@$]{1,256}:(?![$])"
+                           r"[^/\s@$]{1,256}@", re.IGNORECASE)
 #: splits a name into words: at ``_``/``-``/``.``, and at case changes (``hfToken``,
 #: ``HFToken`` -> ``HF Token``)
 _WORD_RE = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
