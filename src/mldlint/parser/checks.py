@@ -35,11 +35,14 @@ ALLOWED_FLAGS: dict[str, frozenset[str]] = {
 }
 
 
-def _shell_quote_state(text: str, state: str = "") -> str:
+def shell_quote_state(text: str, state: str = "") -> tuple[str, int | None]:
     """Scan ``text`` as shell words starting in quote ``state`` ("", "'" or '"'); return the
-    state at the end. A ``#`` starting a word (outside quotes) comments out the rest."""
+    state at the end and the index in ``text`` of the quote that opened it (``None`` when the
+    text ends outside quotes, or inside a quote opened before ``text``). A ``#`` starting a
+    word (outside quotes) comments out the rest."""
     i, n = 0, len(text)
     prev_blank = True
+    opened_at: int | None = None
     while i < n:
         ch = text[i]
         if state == "'":
@@ -62,12 +65,12 @@ def _shell_quote_state(text: str, state: str = "") -> str:
             prev_blank = False
             continue
         if ch in "'\"":
-            state = ch
+            state, opened_at = ch, i
         elif ch == "#" and prev_blank:
-            return state
+            break
         prev_blank = ch in " \t;&|()"
         i += 1
-    return state
+    return state, (opened_at if state else None)
 
 
 def find_swallowed_lines(df: Dockerfile) -> None:
@@ -77,7 +80,7 @@ def find_swallowed_lines(df: Dockerfile) -> None:
     for k, ins in enumerate(instrs):
         if ins.swallowed or ins.keyword != "RUN" or ins.is_json or ins.heredocs:
             continue
-        state = _shell_quote_state(ins.rest.value)
+        state, _ = shell_quote_state(ins.rest.value)
         if not state:
             continue
         # follow the physical lines after the RUN until the string closes
@@ -85,7 +88,7 @@ def find_swallowed_lines(df: Dockerfile) -> None:
         line = ins.end_line + 1
         last = src.line_count
         while line <= last:
-            state = _shell_quote_state(src.line_text(line), state)
+            state, _ = shell_quote_state(src.line_text(line), state)
             if not state:
                 close_line = line
                 break

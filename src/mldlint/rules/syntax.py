@@ -13,6 +13,7 @@ from typing import Iterator
 from ..fixer import Edit, Fix
 from ..model import BUILTIN_ARGS
 from ..model.expand import variables_used
+from ..parser.checks import shell_quote_state
 from ..parser.nodes import Span
 from .base import Violation, rule
 
@@ -26,37 +27,7 @@ def _short(text: str, limit: int = 60) -> str:
 # ----------------------------------------------------------------------------- MLD101
 def _open_quote_index(text: str) -> int | None:
     """Index in ``text`` (a shell command line) of the quote that is still open at its end."""
-    i, n = 0, len(text)
-    quote, opened_at = "", None
-    prev_blank = True
-    while i < n:
-        ch = text[i]
-        if quote == "'":
-            if ch == "'":
-                quote = ""
-            i += 1
-            prev_blank = False
-            continue
-        if quote == '"':
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == '"':
-                quote = ""
-            i += 1
-            prev_blank = False
-            continue
-        if ch == "\\":
-            i += 2
-            prev_blank = False
-            continue
-        if ch in "'\"":
-            quote, opened_at = ch, i
-        elif ch == "#" and prev_blank:
-            break
-        prev_blank = ch in " \t;&|()"
-        i += 1
-    return opened_at if quote else None
+    return shell_quote_state(text)[1]
 
 
 _PY_C_RE = re.compile(r"(?:^|[\s;&|(])python[0-9.]*(?:\s+-[A-Za-z]+)*?\s+(-c)\s*$")
