@@ -564,3 +564,10 @@ def test_discover_broken_symlink(tmp_path, monkeypatch):
     assert discover(["."]) == ([], [])
     files, problems = discover(["Dockerfile"])
     assert files == [] and problems[0][0] == "Dockerfile"
+
+
+def test_closed_output_pipe_is_not_an_internal_error(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nRUN pip install torch\n" * 200)
+    proc = subprocess.run(f'"{sys.executable}" -m mldlint check --format json Dockerfile | head -c 10',
+                          shell=True, cwd=tmp_path, capture_output=True, text=True)
+    assert "internal error" not in proc.stderr

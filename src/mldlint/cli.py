@@ -38,7 +38,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # ---------------------------------------------------------------------- error handling
 def _internal_error(exc: BaseException) -> None:
-    """Report an unexpected exception as a bug and exit 3."""
+    """Report an unexpected exception as a bug and exit 3 (a closed output pipe, as in
+    ``mldlint check ... | head``, is no bug: exit 1 quietly, as Unix tools do)."""
+    if isinstance(exc, BrokenPipeError):
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        sys.exit(1)
     if os.environ.get("MLDLINT_DEBUG"):
         import traceback
 
