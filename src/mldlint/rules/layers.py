@@ -430,12 +430,15 @@ def dependency_install_after_source_copy(df, model, ctx) -> Iterator[Violation]:
         for step in sm.runs():
             if step.instruction.swallowed:
                 continue
+            installs = _installs(step)
+            if not installs:  # most RUNs: skip before looking at the copies (linear overall)
+                continue
             pos = order[id(step)]
             earlier = [(s, cp) for s, cp in copies if order[id(s)] < pos]
             if not earlier:
                 continue
             hits = []  # (install, broad verdict, broad verdicts) per flagged install
-            for inst in _installs(step):
+            for inst in installs:
                 verdicts = []  # (manifest, kind, copy, copy step) of each manifest's latest
                 narrow_before = False
                 for m in inst.manifests:
