@@ -156,6 +156,14 @@ class StageModel:
     def name(self) -> str | None:
         return self.stage.name
 
+    def copy_of(self, instruction: Instruction) -> "CopyStep | None":
+        """The :class:`CopyStep` of one of this stage's COPY/ADD instructions (O(1))."""
+        index = self.__dict__.get("_copy_index")
+        if index is None or index[0] != len(self.copies):
+            index = (len(self.copies), {id(cp.instruction): cp for cp in self.copies})
+            self.__dict__["_copy_index"] = index
+        return index[1].get(id(instruction))
+
     def lineage(self) -> list["StageModel"]:
         """This stage, then the stage it is built FROM, and so on."""
         out, cur = [], self

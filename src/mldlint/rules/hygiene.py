@@ -60,10 +60,7 @@ def _stage_steps(sm):
 
 
 def _copy_of(sm, step):
-    for cp in sm.copies:
-        if cp.instruction is step.instruction:
-            return cp
-    return None
+    return sm.copy_of(step.instruction)
 
 
 _URL_RE = re.compile(r"^(?:https?|ftp)://", re.I)
