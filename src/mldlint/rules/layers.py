@@ -639,7 +639,7 @@ def model_download_after_source_copy(df, model, ctx) -> Iterator[Violation]:
             if ins.swallowed:
                 continue
             if ins.keyword in ("COPY", "ADD"):
-                cp = next((c for c in sm.copies if c.instruction is ins), None)
+                cp = sm.copy_of(ins)
                 if cp is not None and _is_app_code(cp):
                     seen.append(cp)
                 continue
