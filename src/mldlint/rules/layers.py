@@ -607,7 +607,7 @@ def _download_fix(df, sm, step, text: str) -> Fix | None:
         if ins.swallowed:
             return None
         if ins.keyword in ("COPY", "ADD"):
-            cp = next((c for c in sm.copies if c.instruction is ins), None)
+            cp = sm.copy_of(ins)
             if cp is None or not _from_context(cp) or _depends_on(step, cp, text):
                 break
             target = ins
@@ -626,7 +626,7 @@ def _download_fix(df, sm, step, text: str) -> Fix | None:
 
 def _copy_of(sm, ins):
     """The CopyStep of a COPY/ADD instruction."""
-    return next(c for c in sm.copies if c.instruction is ins)
+    return sm.copy_of(ins)
 
 
 @rule("MLD402")
