@@ -49,9 +49,15 @@ def main() -> int:
     count = 0
     start = time.monotonic()
 
+    out.mkdir(parents=True, exist_ok=True)
+    current = out / "current.bin"
+
     def one(data: bytes) -> None:
         nonlocal count
         count += 1
+        # the input under test, on disk: a crash of the process itself (a segfault in a
+        # native extension) leaves it behind for the report
+        current.write_bytes(data)
         try:
             test_fuzz.check_input(
                 data, fix=bool(args.fix_every) and count % args.fix_every == 0)
@@ -91,6 +97,7 @@ def main() -> int:
         pass
     except Exception:  # noqa: BLE001 - hypothesis re-raises nothing here; be safe
         traceback.print_exc()
+    current.unlink(missing_ok=True)
     elapsed = time.monotonic() - start
     print(f"done: {count} inputs in {elapsed:.0f} s ({count / max(elapsed, 1e-9):.0f}/s), "
           f"{len(failures)} distinct failures")

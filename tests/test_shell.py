@@ -393,6 +393,30 @@ def test_lone_surrogates() -> None:
     parse_shell("\ud800 \udfff x")  # any surrogate
 
 
+def test_astral_characters_after_a_brace_do_not_crash_tree_sitter() -> None:
+    # tree-sitter-bash 0.25 reads out of bounds on `{` + a 4-byte UTF-8 character and kills the
+    # process (tree-sitter/tree-sitter-bash#337); found by bench/fuzz.py. Run in a child
+    # process so that a regression fails this test instead of killing the test run.
+    import subprocess
+    import sys
+
+    code = ("from mldlint.parser.shell import parse_shell\n"
+            "for cp in (0xD0000, 0xDFFFF, 0xE0000, 0xECBDB, 0xF0000, 0x10FFFF, 0x31860):\n"
+            "    for k in range(20):\n"
+            "        parse_shell('{' + chr(cp) + ' x' * k)\n"
+            "        parse_shell('echo {' + chr(cp) + '} && pip install x')\n"
+            "print('ok')\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (run.returncode, run.stdout) == (0, "ok\n"), run.stderr[-2000:]
+
+
+def test_astral_characters_keep_words_and_spans() -> None:
+    text = "echo {\U000f0000} \U0001f600x && pip install torch # \U0010ffff"
+    sc = parse_shell(text)
+    assert argvs(sc) == [["echo", "{\U000f0000}", "\U0001f600x"], ["pip", "install", "torch"]]
+    assert_spans(text, sc)
+
+
 def test_offset_map_two_segments() -> None:
     # source "RUN a \\\n  && b": BuildKit joins the continuation into "a   && b"
     source = "RUN a \\\n  && b"

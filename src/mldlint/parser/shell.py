@@ -606,13 +606,20 @@ def _parser() -> Any:
     return p
 
 
-_SURR_RE = re.compile("[\ud800-\udfff]")
+#: What tree-sitter-bash is never given: lone surrogates (undecodable bytes kept by
+#: surrogateescape, not encodable) and characters outside the Basic Multilingual Plane, whose
+#: 4-byte UTF-8 form after a `{` makes tree-sitter-bash 0.25 read out of bounds and crash the
+#: process (SIGSEGV; tree-sitter/tree-sitter-bash#337, found by our fuzzer). Each is replaced by
+#: U+FFFD, one character for one character: a word character to the shell grammar just like
+#: the original, and character offsets, which are all the walker uses, stay the same.
+_UNSAFE_RE = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
 
 
 def _encode(text: str) -> tuple[bytes, list[int] | None]:
     """UTF-8 bytes for tree-sitter and a byte -> char index map (``None`` when ASCII).
-    A byte inside a multi-byte character maps to the index of the next character."""
-    safe = _SURR_RE.sub("\ufffd", text)
+    A byte inside a multi-byte character maps to the index of the next character. Characters
+    tree-sitter-bash must not see are replaced first (see ``_UNSAFE_RE``)."""
+    safe = _UNSAFE_RE.sub("\ufffd", text)
     data = safe.encode("utf-8")
     if len(data) == len(text):
         return data, None
