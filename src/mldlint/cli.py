@@ -324,7 +324,8 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
         if diff:
             from .reporters.text import would_fix_line
 
-            click.echo(would_fix_line(outcome.applied, outcome.changed_files), err=True)
+            click.echo(would_fix_line(outcome.applied, outcome.changed_files, report.saved),
+                       err=True)
             sys.exit(EXIT_USAGE if report.unreadable or outcome.write_failed
                      else EXIT_FINDINGS if outcome.changed_files else EXIT_OK)
     else:
@@ -432,6 +433,7 @@ def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
                                   change.after.decode("utf-8", "surrogateescape")))
             if result.applied:
                 outcome.applied[shown] = list(result.applied)
+                report.saved.extend(result.saved)
             report.diagnostics.extend(d for d in diags
                                       if getattr(d, "suppression", None) is None)
             continue
@@ -465,6 +467,7 @@ def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
             diags = lint_source(fixed_source, selected, context, **kwargs)
         if applied:
             outcome.applied[shown] = applied
+            report.saved.extend(result.saved)
         report.sources[shown] = fixed_source
         for d in diags:
             if getattr(d, "suppression", None) is not None:

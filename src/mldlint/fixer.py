@@ -67,13 +67,29 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Saving:
+    """An estimate of what a fix takes out of the image.
+
+    Attributes:
+        bytes: at least this many bytes (from :mod:`mldlint.knowledge.sizes`).
+        kind: what is saved, a short noun phrase shown in the summary ("pip cache",
+            "apt recommends", "apt lists", "slim base", "runtime base", "CPU torch").
+    """
+
+    bytes: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Fix:
-    """A set of non-overlapping edits with an applicability (``safe``, ``unsafe``, ``suggest``)
-    and a short imperative title ("Add --no-cache-dir")."""
+    """A set of non-overlapping edits with an applicability (``safe``, ``unsafe``, ``suggest``),
+    a short imperative title ("Add --no-cache-dir") and, where the knowledge base can tell, an
+    estimate of the image size the fix saves."""
 
     edits: tuple[Edit, ...]
     applicability: str
     title: str
+    saves: Saving | None = None
 
 
 @dataclass
@@ -107,6 +123,7 @@ class FixResult:
         other_files: second files the fixes write.
         refused: ``(rule, title, reason)`` of fixes that were not applied for a reason other
             than a guard (an edit outside the build context, invalid offsets).
+        saved: the :class:`Saving` estimates of the applied fixes (those that have one).
         passes: how many passes changed the text.
     """
 
@@ -117,6 +134,7 @@ class FixResult:
     other_files: list[FileChange] = field(default_factory=list)
     refused: list[tuple[str, str, str]] = field(default_factory=list)
     passes: int = 0
+    saved: list[Saving] = field(default_factory=list)
 
     def changed(self, source: "SourceFile") -> bool:
         """Whether the text differs from ``source``'s or a second file changes."""
@@ -281,6 +299,7 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
     diags = original
     others: dict[str, _OtherFile] = {}
     applied: list[tuple[str, str]] = []
+    saved: list[Saving] = []
     refused: list[tuple[str, str, str]] = []
     refused_keys: set[tuple[str, Fix]] = set()
     history: list[tuple[str, list[str]]] = [(_state_hash(text, others), [])]
@@ -390,6 +409,7 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
         for path in touched:
             others[path].done = True
         applied.extend((d.rule, d.fix.title) for d in chosen)  # type: ignore[union-attr]
+        saved.extend(f.saves for f in chosen_fixes if f.saves is not None)
         text = new_text
 
         # the cycle guard
@@ -406,7 +426,7 @@ def fix_source(source: "SourceFile", selected: Iterable[str], context_dir: str |
                           existed=o.existed, rules=o.rules)
                for o in others.values() if o.done]
     return FixResult(text=text, applied=applied, diagnostics=diags, other_files=changes,
-                     refused=refused, passes=passes)
+                     refused=refused, passes=passes, saved=saved)
 
 
 def _culprits(text: str, chosen: list["Diagnostic"], source: "SourceFile",

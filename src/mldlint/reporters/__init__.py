@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Diagnostic
+    from ..fixer import Saving
     from ..source import SourceFile
 
 FORMATS = ("text", "json")
@@ -26,12 +27,15 @@ class Report:
         diagnostics: every finding of every file.
         unreadable: ``(path, reason)`` of paths that could not be read as text.
         sources: path -> :class:`SourceFile` (for code frames).
+        saved: after ``--fix``/``--diff``, the size estimates of the fixes applied (or that
+            would be), see :class:`mldlint.fixer.Saving`.
     """
 
     files: list[str] = field(default_factory=list)
     diagnostics: list["Diagnostic"] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     sources: dict[str, "SourceFile"] = field(default_factory=dict)
+    saved: list["Saving"] = field(default_factory=list)
 
     def sorted_diagnostics(self) -> list["Diagnostic"]:
         """Sorted by path, line, column, rule."""
@@ -48,6 +52,36 @@ class Report:
         """Findings whose fix ``--fix`` applies (applicability ``safe``)."""
         return sum(1 for d in self.diagnostics if d.fix is not None
                    and d.fix.applicability == "safe")
+
+
+    def pending_savings(self, applicability: str) -> list["Saving"]:
+        """Size estimates of the fixes of the findings left whose applicability is
+        ``applicability`` (``safe`` for ``--fix``, ``unsafe`` for ``--unsafe-fixes``); a fix
+        shared by several findings of a file counts once."""
+        seen: dict[tuple[str, object], "Saving"] = {}
+        for d in self.diagnostics:
+            fix = d.fix
+            if fix is not None and fix.applicability == applicability and fix.saves is not None:
+                seen.setdefault((d.path, fix), fix.saves)
+        return list(seen.values())
+
+
+def describe_savings(savings: "list[Saving]", after: str = "") -> str | None:
+    """``"about 3.5 GB<after> (pip cache 3.1 GB, apt recommends 380 MB)"``: the total and the
+    three largest kinds (decimal units), or ``None`` when there is nothing to describe."""
+    from ..knowledge.sizes import human
+
+    by_kind: dict[str, int] = {}
+    for s in savings:
+        by_kind[s.kind] = by_kind.get(s.kind, 0) + s.bytes
+    total = sum(by_kind.values())
+    if not total:
+        return None
+    parts = sorted(by_kind.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{k} {human(n)}" for k, n in parts[:3])
+    if len(parts) > 3:
+        shown += ", ..."
+    return f"about {human(total)}{after} ({shown})"
 
 
 def display_path(path: str) -> str:

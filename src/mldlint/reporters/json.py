@@ -8,9 +8,15 @@
                   "severity", "category", "message",
                   "fix": null | {"applicability", "title",
                                  "edits": [{"path", "line", "column", "end_line",
-                                            "end_column", "text"}]}}],
+                                            "end_column", "text"}],
+                                 "saves"?: {"bytes", "kind"}}}],
      "summary": {"files", "findings", "by_severity": {"error", "warning", "info"}, "fixable",
+                 "estimated_savings_bytes": {"fixed", "fix", "unsafe_fixes"},
                  "unreadable": [{"path", "reason"}]}}
+
+``saves`` (present when the knowledge base can tell) estimates the image size a fix takes out,
+in bytes; the summary adds them up: ``fixed`` for the fixes ``--fix`` applied, ``fix`` and
+``unsafe_fixes`` for the fixes still available to ``--fix`` and ``--unsafe-fixes``.
 
 Positions are 1-based; ``end_*`` point one past the last character. Results are sorted by path,
 line, column, rule.
@@ -78,6 +84,8 @@ def document(report: Report, version: str | None = None) -> dict[str, Any]:
             source = report.sources.get(d.path)
             fix = {"applicability": d.fix.applicability, "title": d.fix.title,
                    "edits": [_edit(e, d, source, other) for e in d.fix.edits]}
+            if d.fix.saves is not None:
+                fix["saves"] = {"bytes": d.fix.saves.bytes, "kind": d.fix.saves.kind}
         results.append({
             "path": d.path, "line": d.line, "column": d.column, "end_line": d.end_line,
             "end_column": d.end_column, "rule": d.rule, "name": d.name,
@@ -91,6 +99,11 @@ def document(report: Report, version: str | None = None) -> dict[str, Any]:
             "findings": len(report.diagnostics),
             "by_severity": report.by_severity(),
             "fixable": report.fixable,
+            "estimated_savings_bytes": {
+                "fixed": sum(s.bytes for s in report.saved),
+                "fix": sum(s.bytes for s in report.pending_savings("safe")),
+                "unsafe_fixes": sum(s.bytes for s in report.pending_savings("unsafe")),
+            },
             "unreadable": [{"path": p, "reason": r} for p, r in report.unreadable],
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..fixer import Edit, Fix
+from ..fixer import Edit, Fix, Saving
 from ..knowledge import slim_counterpart
 from .base import Violation, rule
 
@@ -73,15 +73,19 @@ def full_base_image(df, model, ctx) -> Iterator[Violation]:
     msg = (f"the final stage is based on `{ref.repository}:{ref.tag}` ({full_size}); "
            f"`{ref.repository}:{slim_tag}` is {slim_size} and is enough to run most apps "
            f"(build in an earlier stage on the full image if compilers are needed)")
-    yield Violation(arg.span, msg, fix=_slim_fix(df, arg, ref, slim_tag))
+    yield Violation(arg.span, msg, fix=_slim_fix(df, arg, ref, slim_tag, full_size, slim_size))
 
 
-def _slim_fix(df, arg, ref, slim_tag: str) -> Fix | None:
+def _slim_fix(df, arg, ref, slim_tag: str, full_size: str, slim_size: str) -> Fix | None:
     """Replace the tag written in the FROM line with the slim tag (only when written
     literally, without variables or a digest)."""
     written = df.source.text[arg.span.start:arg.span.end]
     if written != arg.value or "$" in written or ref.digest or not written.endswith(":" + ref.tag):
         return None
     start = arg.span.end - len(ref.tag)
+    from ..knowledge.sizes import parse_size
+
+    full, slim = parse_size(full_size), parse_size(slim_size)
+    saves = Saving(full - slim, "slim base") if full and slim and full > slim else None
     return Fix(edits=(Edit(start, arg.span.end, slim_tag),), applicability="unsafe",
-               title=f"Use the slim tag {slim_tag}")
+               title=f"Use the slim tag {slim_tag}", saves=saves)

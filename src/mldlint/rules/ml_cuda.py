@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from ..fixer import Edit, Fix
+from ..fixer import Edit, Fix, Saving
 from ..knowledge import image_facts
 from ..knowledge import ml as kb
 from ..parser.shell import pip_args
@@ -455,8 +455,11 @@ def _fix_702(pip, ref) -> Fix | None:
             or pip.local or pip.constraint_files or any(r.url for r in pip.packages):
         return None
     end = pip.install_word.span.end
+    from ..knowledge.sizes import torch_cuda_over_cpu
+
     return Fix(edits=(Edit(end, end, f" --index-url {INDEX_BASE}cpu"),), applicability="unsafe",
-               title="Install the CPU build of torch from the PyTorch CPU index")
+               title="Install the CPU build of torch from the PyTorch CPU index",
+               saves=Saving(torch_cuda_over_cpu(), "CPU torch"))
 
 
 # ------------------------------------------------------------------------------ MLD703

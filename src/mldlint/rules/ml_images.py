@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..fixer import Edit, Fix
+from ..fixer import Edit, Fix, Saving
 from ..knowledge import ml as kb
 from ..knowledge import ml_images as kbi
 from ..model.expand import expand
@@ -582,8 +582,11 @@ def devel_image_in_final_stage(df, model, ctx) -> Iterator[Violation]:
     written = df.source.text[arg.span.start:arg.span.end]
     if sm.parent is None and written.count("devel") == 1:
         k = arg.span.start + written.index("devel")
+        from ..knowledge.sizes import devel_over_runtime
+
         fix = Fix(edits=(Edit(k, k + len("devel"), "runtime"),), applicability="unsafe",
-                  title=f"Use the runtime flavor {runtime_tag}")
+                  title=f"Use the runtime flavor {runtime_tag}",
+                  saves=Saving(devel_over_runtime(), "runtime base"))
     yield Violation(arg.span, msg, fix=fix)
 
 

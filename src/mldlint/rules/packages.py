@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator
 
-from ..fixer import Edit, Fix
+from ..fixer import Edit, Fix, Saving
 from ..model.paths import is_under, normalize
 from ..parser.nodes import Span
 from .base import Violation, rule
@@ -196,7 +196,8 @@ def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
                 iw = a.install_word
                 if _source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-install-recommends"),),
-                              applicability="safe", title="Add --no-install-recommends")
+                              applicability="safe", title="Add --no-install-recommends",
+                              saves=_apt_saving(sm, "apt recommends", names))
                 yield Violation(
                     _span_of_words(a.command.argv[0], iw),
                     f"{a.tool} install of {shown} without --no-install-recommends also installs "
@@ -204,7 +205,28 @@ def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
 
 
 # ------------------------------------------------------------------------------------- MLD304
-def _append_fix(ctx, cmd, text: str, title: str) -> Fix | None:
+def _debian_based(sm) -> bool:
+    """The stage's base is known to be Debian (debian, python and node images but their
+    alpine variants): the apt size figures are Debian's."""
+    facts = sm.facts
+    ref = sm.lineage()[-1].base
+    if facts is None or ref is None:
+        return False
+    return facts.family in ("debian", "python", "node") and "alpine" not in (ref.tag or "")
+
+
+def _apt_saving(sm, kind: str, packages: list[str] | None = None) -> Saving | None:
+    """The Debian 12 figure for ``kind`` (``apt recommends`` of ``packages``, or ``apt
+    lists``) on a Debian-based stage, else ``None``."""
+    if not _debian_based(sm):
+        return None
+    from ..knowledge import sizes
+
+    n = sizes.apt_recommends(packages or []) if kind == "apt recommends" else sizes.apt_lists()
+    return Saving(n, kind) if n else None
+
+
+def _append_fix(ctx, cmd, text: str, title: str, saves: Saving | None = None) -> Fix | None:
     """A fix appending ``text`` right after ``cmd`` when that is unambiguous: a top-level
     command of the RUN (not inside ``sh -c``, a substitution or a pipeline) followed by the end
     of the script, ``&&``, ``;`` or a line continuation."""
@@ -220,7 +242,7 @@ def _append_fix(ctx, cmd, text: str, title: str) -> Fix | None:
     nxt = m.group(1) if m else ""
     if not (nxt == "" or nxt.startswith(("\n", "\r", ";")) or nxt == "&&"):
         return None
-    return Fix(edits=(Edit(end, end, text),), applicability="safe", title=title)
+    return Fix(edits=(Edit(end, end, text),), applicability="safe", title=title, saves=saves)
 
 
 @rule("MLD304")
@@ -235,7 +257,8 @@ def apt_lists_not_removed(df, model, ctx) -> Iterator[Violation]:
                 continue
             update, last = found
             fix = _append_fix(ctx, last, " && rm -rf /var/lib/apt/lists/*",
-                              "Remove /var/lib/apt/lists after the last apt-get")
+                              "Remove /var/lib/apt/lists after the last apt-get",
+                              saves=_apt_saving(sm, "apt lists"))
             what = f"{update.name} update" if update.name != "add-apt-repository" else \
                 "add-apt-repository (which runs apt-get update)"
             verb = next((w for w in update.argv[1:] if w.text == "update"), update.argv[0])
@@ -493,7 +516,8 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                 fix = None
                 if _source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-cache-dir"),),
-                              applicability="safe", title="Add --no-cache-dir")
+                              applicability="safe", title="Add --no-cache-dir",
+                              saves=_pip_cache_saving(sm, p))
                 what = _pip_what(p)
                 # the size note only where large wheels can be involved
                 cost = "" if p.no_deps and not p.packages else \
@@ -503,6 +527,20 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                     f"pip install of {what} without --no-cache-dir keeps every downloaded wheel "
                     f"in {where} in this layer{cost}",
                     fix=fix)
+
+
+def _pip_cache_saving(sm, p) -> Saving | None:
+    """What ``--no-cache-dir`` keeps out of the layer: the download size of the named
+    packages the knowledge base knows (torch with the build the model found), else ``None``."""
+    from ..knowledge.sizes import wheel_download
+
+    builds = {id(f.ref): f.build for f in sm.frameworks() if f.pip is p}
+    total = 0
+    for ref in p.packages:
+        if ref.url or _kept_from_base(sm, p, ref):
+            continue
+        total += wheel_download(ref.name, builds.get(id(ref))) or 0
+    return Saving(total, "pip cache") if total else None
 
 
 def _pip_what(p) -> str:
