@@ -76,6 +76,7 @@ def main() -> int:
                 print(f"FAILURE {n}: {key}: {str(exc)[:200]}", flush=True)
             failures[key] += 1
         if count % 1000 == 0:
+            (out / "count.txt").write_text(f"{count}\n")
             print(f"{count} inputs, {time.monotonic() - start:.0f} s, "
                   f"{len(failures)} distinct failures", flush=True)
         if args.seconds and time.monotonic() - start > args.seconds:
