@@ -138,7 +138,7 @@ def _torch_desc(fw) -> str:
     cuda = kb.cuda_of_tag(fw.build or "")
     how = {"local label": "its local label", "index": f"the index {fw.index.url if fw.index else ''}",
            "extra index": f"the extra index {fw.index.url if fw.index else ''}",
-           "PyPI default": "PyPI (the Linux wheel there is the CUDA build)",
+           "PyPI default": "PyPI, whose Linux wheel is the CUDA build",
            "uv --torch-backend": "uv --torch-backend"}.get(fw.build_source or "", "its index")
     return f"torch {ver} ({fw.build} build, CUDA {cuda}, from {how})"
 
@@ -378,26 +378,23 @@ def _shipped_stages(model) -> list:
     return out
 
 
-def _cpu_index_before(sm, fw) -> bool:
-    """torch was already installed with an explicit (non-CUDA) build earlier in the lineage,
-    so a later plain ``torch`` requirement is satisfied by it."""
-    for other in sm.frameworks():
-        if other is fw:
-            return False
-        if other.package == "torch" and other.build and not other.build.startswith("cu"):
-            return True
-    return False
+def _explicit_non_cuda_torch(fw) -> bool:
+    """An install of torch with an explicit non-CUDA build (CPU, ROCm...): a later plain
+    ``torch`` requirement in the lineage is satisfied by it."""
+    return fw.package == "torch" and bool(fw.build) and not fw.build.startswith("cu")
 
 
 def _cuda_framework_refs(sm):
     """(ref, pip, step, description) of CUDA framework wheels that pip takes from PyPI in the
     stage's own RUNs: torch from PyPI, tensorflow[and-cuda], jax[cudaNN]."""
     own = _own_steps(sm)
+    cpu_before = False  # torch with an explicit non-CUDA build earlier in the lineage
     for fw in sm.frameworks():
+        earlier_cpu, cpu_before = cpu_before, cpu_before or _explicit_non_cuda_torch(fw)
         if id(fw.step) not in own or fw.step.instruction.swallowed:
             continue
         if fw.package == "torch" and _pypi_torch(fw, fw.step.env):
-            if _cpu_index_before(sm, fw):
+            if earlier_cpu:
                 continue
             if fw.build:
                 cuda = kb.cuda_of_tag(fw.build)
