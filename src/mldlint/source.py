@@ -22,6 +22,18 @@ from dataclasses import dataclass, field
 UTF8_BOM = codecs.BOM_UTF8
 
 
+def _looks_like_utf16(head: bytes) -> bool:
+    """ASCII-range text in UTF-16 without a BOM: one half of the bytes (odd or even positions)
+    nearly all NUL, the other half printable ASCII (an ELF or image header is neither)."""
+    if len(head) < 4:
+        return False
+    for zeros, chars in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
+        if zeros.count(0) * 4 >= len(zeros) * 3 and sum(
+                1 for b in chars if 32 <= b < 127 or b in (9, 10, 13)) * 10 >= len(chars) * 9:
+            return True
+    return False
+
+
 class BinaryFileError(ValueError):
     """Raised by :meth:`SourceFile.from_bytes` for input that is not text (NUL bytes, UTF-16 without
     a decodable BOM). The message says why."""
@@ -79,8 +91,7 @@ class SourceFile:
         if b"\x00" in data:
             pos = data.index(b"\x00")
             head = data[:200]
-            if len(head) >= 4 and (head[1::2].count(0) * 4 >= len(head) * 3 // 2
-                                   or head[0::2].count(0) * 4 >= len(head) * 3 // 2):
+            if _looks_like_utf16(head):
                 raise BinaryFileError(f"binary file (NUL byte at byte offset {pos}): looks like "
                                       "UTF-16 without a byte order mark (save it as UTF-8)")
             raise BinaryFileError(f"binary file (NUL byte at byte offset {pos})")
