@@ -428,9 +428,10 @@ def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
         if diff:
             emit(unified_diff(shown, source.text, result.text))
             for change in result.other_files:
-                emit(unified_diff(display_path(change.path),
+                emit(unified_diff(os.path.normpath(display_path(change.path)),
                                   change.before.decode("utf-8", "surrogateescape"),
-                                  change.after.decode("utf-8", "surrogateescape")))
+                                  change.after.decode("utf-8", "surrogateescape"),
+                                  new=not change.existed))
             if result.applied:
                 outcome.applied[shown] = list(result.applied)
                 report.saved.extend(result.saved)

@@ -37,11 +37,9 @@ touched.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -230,6 +228,8 @@ class _OtherFile:
 
 
 def _state_hash(text: str, others: Mapping[str, _OtherFile]) -> str:
+    import hashlib  # only when fixing (start-up time)
+
     h = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
     for path in sorted(others):
         h.update(b"\0" + path.encode("utf-8", "surrogatepass") + b"\0")
@@ -478,6 +478,8 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
         os.umask(umask)
         mode = 0o666 & ~umask
     folder = os.path.dirname(target) or "."
+    import tempfile  # only when writing (start-up time)
+
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".",
                                suffix=".mldlint-tmp")
     try:
@@ -507,9 +509,10 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
 _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
-    """A unified diff of two texts (``--- path`` / ``+++ path``), with git's
-    ``\\ No newline at end of file`` marker; empty when they are equal."""
+def unified_diff(path: str, before: str, after: str, *, new: bool = False) -> str:
+    """A unified diff of two texts (``--- path`` / ``+++ path``; ``--- /dev/null`` for a
+    ``new`` file, as git writes it), with git's ``\\ No newline at end of file`` marker;
+    empty when they are equal."""
     import difflib
 
     if before == after:
@@ -517,7 +520,8 @@ def unified_diff(path: str, before: str, after: str) -> str:
     a = _LINES.findall(before)
     b = _LINES.findall(after)
     out: list[str] = []
-    for line in difflib.unified_diff(a, b, fromfile=path, tofile=path, lineterm="\n"):
+    for line in difflib.unified_diff(a, b, fromfile="/dev/null" if new else path, tofile=path,
+                                     lineterm="\n"):
         if line.endswith("\n"):
             out.append(line)
         else:
