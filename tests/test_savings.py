@@ -111,6 +111,29 @@ def test_apt_savings_only_on_debian_bases():
         [None, None]
 
 
+def test_stages_outside_the_final_image_save_nothing():
+    text = ("FROM python:3.11 AS builder\n"
+            "RUN apt-get update && apt-get install -y python3-pip\n"
+            "RUN pip install torch==2.3.1\n"
+            "FROM python:3.11-slim\n"
+            'CMD ["python"]\n')
+    fixes = fixes_of(text, "MLD303") + fixes_of(text, "MLD304") + fixes_of(text, "MLD310")
+    assert len(fixes) == 3  # still flagged (the stage may be a --target), but not counted
+    assert [f.saves for f in fixes] == [None, None, None]
+    # a stage the final one is built FROM is the image
+    built_from = text.replace("FROM python:3.11-slim\n", "FROM builder\n")
+    fixes = fixes_of(built_from, "MLD303") + fixes_of(built_from, "MLD310")
+    assert all(f.saves is not None for f in fixes) and len(fixes) == 2
+
+
+@pytest.mark.parametrize("base", ["python:3.9-slim-bullseye", "debian:11-slim", "node:18-buster",
+                                  "debian:trixie", "python:3.12-alpine"])
+def test_no_debian_12_figures_for_other_releases(base):
+    text = f"FROM {base}\nRUN apt-get update && apt-get install -y python3-pip\n"
+    assert [f.saves for f in fixes_of(text, "MLD303") + fixes_of(text, "MLD304")] in (
+        [None, None], [])
+
+
 def test_base_image_savings():
     [slim] = fixes_of("FROM python:3.11\nCMD [\"python\"]\n", "MLD203")
     assert (slim.saves.kind, slim.saves.bytes) == ("slim base", 850 * 10**6)

@@ -197,7 +197,7 @@ def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
                 if _source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-install-recommends"),),
                               applicability="safe", title="Add --no-install-recommends",
-                              saves=_apt_saving(sm, "apt recommends", names))
+                              saves=_apt_saving(model, sm, "apt recommends", names))
                 yield Violation(
                     _span_of_words(a.command.argv[0], iw),
                     f"{a.tool} install of {shown} without --no-install-recommends also installs "
@@ -205,20 +205,27 @@ def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
 
 
 # ------------------------------------------------------------------------------------- MLD304
-def _debian_based(sm) -> bool:
+#: Debian releases other than 12 (bookworm), named in tags: the apt figures are Debian 12's
+_OTHER_DEBIAN_RE = re.compile(r"\b(buster|bullseye|trixie|forky|stretch|jessie|sid)\b")
+
+
+def _debian_12_based(sm) -> bool:
     """The stage's base is known to be Debian (debian, python and node images but their
-    alpine variants): the apt size figures are Debian's."""
+    alpine variants) and its tag names no release other than 12 (bookworm): the apt size
+    figures are Debian 12's."""
     facts = sm.facts
     ref = sm.lineage()[-1].base
     if facts is None or ref is None:
         return False
-    return facts.family in ("debian", "python", "node") and "alpine" not in (ref.tag or "")
+    tag = ref.tag or ""
+    return facts.family in ("debian", "python", "node") and "alpine" not in tag and \
+        not _OTHER_DEBIAN_RE.search(tag) and not re.match(r"(9|10|11|13)\b", tag)
 
 
-def _apt_saving(sm, kind: str, packages: list[str] | None = None) -> Saving | None:
+def _apt_saving(model, sm, kind: str, packages: list[str] | None = None) -> Saving | None:
     """The Debian 12 figure for ``kind`` (``apt recommends`` of ``packages``, or ``apt
-    lists``) on a Debian-based stage, else ``None``."""
-    if not _debian_based(sm):
+    lists``) on a stage of the final image based on Debian 12, else ``None``."""
+    if not _in_final_image(model, sm) or not _debian_12_based(sm):
         return None
     from ..knowledge import sizes
 
@@ -258,7 +265,7 @@ def apt_lists_not_removed(df, model, ctx) -> Iterator[Violation]:
             update, last = found
             fix = _append_fix(ctx, last, " && rm -rf /var/lib/apt/lists/*",
                               "Remove /var/lib/apt/lists after the last apt-get",
-                              saves=_apt_saving(sm, "apt lists"))
+                              saves=_apt_saving(model, sm, "apt lists"))
             what = f"{update.name} update" if update.name != "add-apt-repository" else \
                 "add-apt-repository (which runs apt-get update)"
             verb = next((w for w in update.argv[1:] if w.text == "update"), update.argv[0])
@@ -517,7 +524,7 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                 if _source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-cache-dir"),),
                               applicability="safe", title="Add --no-cache-dir",
-                              saves=_pip_cache_saving(sm, p))
+                              saves=_pip_cache_saving(model, sm, p))
                 what = _pip_what(p)
                 # the size note only where large wheels can be involved
                 cost = "" if p.no_deps and not p.packages else \
@@ -529,10 +536,20 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                     fix=fix)
 
 
-def _pip_cache_saving(sm, p) -> Saving | None:
-    """What ``--no-cache-dir`` keeps out of the layer: the download size of the named
+def _in_final_image(model, sm) -> bool:
+    """``sm`` is the final stage or one it is built FROM: its layers are the image ``docker
+    build`` produces (a builder or test stage is not, even when it could be a ``--target``)."""
+    final = model.final
+    return final is not None and any(sm is st for st in final.lineage())
+
+
+def _pip_cache_saving(model, sm, p) -> Saving | None:
+    """What ``--no-cache-dir`` keeps out of the final image: the download size of the named
     packages the knowledge base knows (torch with the build the model found), else ``None``."""
     from ..knowledge.sizes import wheel_download
+
+    if not _in_final_image(model, sm):
+        return None
 
     builds = {id(f.ref): f.build for f in sm.frameworks() if f.pip is p}
     total = 0
