@@ -38,12 +38,15 @@ def cache_dir() -> Path | None:
 def _key(kind: str, files: list[Path]) -> tuple[str, str] | None:
     """``(where, what)``: a hash of the files' paths (one checkout's data) and a hash of their
     state (sizes, modification times), the versions and ``kind``."""
-    import hashlib
+    try:  # CPython's own BLAKE2: importing hashlib loads OpenSSL, a tenth of the start-up
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - other Pythons
+        from hashlib import blake2b
 
     from . import __version__
 
-    where = hashlib.blake2b(digest_size=6)
-    what = hashlib.blake2b(digest_size=12)
+    where = blake2b(digest_size=6)
+    what = blake2b(digest_size=12)
     what.update(f"{_FORMAT}|{__version__}|{sys.version_info[:2]}|{kind}".encode())
     try:
         for f in files:
