@@ -191,6 +191,21 @@ def test_second_file_diff(env):
     assert r.exit_code == 1 and Path("app/.dockerignore").read_bytes() == b"*.pt\n"
 
 
+def test_new_second_file_diff_applies_with_git(env):
+    import shutil
+    import subprocess
+
+    put("Dockerfile", b"FROM x\nCOPY . .\n")
+    r = run("--extend-select", "MLD911", "--diff", "Dockerfile")
+    assert r.stdout == "--- /dev/null\n+++ .dockerignore\n@@ -0,0 +1 @@\n+.git\n"
+    assert r.exit_code == 1 and not Path(".dockerignore").exists()
+    if shutil.which("git"):
+        Path("p.diff").write_text(r.stdout)
+        subprocess.run(["git", "init", "-q"], check=True)
+        subprocess.run(["git", "apply", "p.diff"], check=True)
+        assert Path(".dockerignore").read_bytes() == b".git\n"
+
+
 def test_json_after_fix_reports_what_is_left(env):
     import json
 
