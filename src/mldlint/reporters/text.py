@@ -118,8 +118,8 @@ def code_frame(source: "SourceFile", d: "Diagnostic") -> list[tuple[str, str]]:
 
 def fixed_line(fixes: "Mapping[str, list[tuple[str, str]]]",
                saved: "list[Saving] | None" = None) -> str:
-    """``Fixed 3 problems in 2 files.`` (after ``--fix``), with ``; the image is about 3.1 GB
-    smaller (pip cache 3.1 GB)`` before the period when the fixes have size estimates."""
+    """``Fixed 3 problems in 2 files.`` (after ``--fix``), with ``; estimated image size: about
+    3.1 GB smaller (pip cache 3.1 GB)`` before the period when the fixes have size estimates."""
     n = sum(len(v) for v in fixes.values())
     line = f"Fixed {_plural(n, 'problem')} in {_plural(len(fixes), 'file')}"
     est = describe_savings(saved or [], " smaller")
