@@ -201,3 +201,16 @@ def test_exec_form_commands_are_unwrapped_with_source_spans():
     assert [c.name for c in cmds] == ["python", "uvicorn"]
     word = cmds[1].argv[0]
     assert df.source.text[word.span.start:word.span.end] == "uvicorn"
+
+
+def test_env_values_that_grow_each_instruction_are_capped():
+    # every step keeps the environment it sees: an uncapped PATH growing by one entry per
+    # instruction made memory quadratic (the 10 MB robustness input peaked at 12 GB)
+    from mldlint.model import MAX_VALUE
+
+    text = "FROM python:3.11\n" + "ENV PATH=/opt/tool/bin:$PATH\nARG X=a$X\n" * 3000
+    _, m = _model(text)
+    last = m.stages[0].final_env
+    assert len(last["PATH"]) == MAX_VALUE == 4096
+    assert last["PATH"].startswith("/opt/tool/bin:/opt/tool/bin:")
+    assert len(last["X"]) == 3000  # under the cap: exact

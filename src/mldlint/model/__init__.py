@@ -33,6 +33,11 @@ BUILTIN_ARGS = frozenset({
 })
 
 
+#: ARG/ENV values are kept up to this many characters. Every step holds the environment it
+#: sees, so a value that grows with each instruction (``ENV PATH=/x:$PATH`` repeated) would
+#: otherwise cost memory quadratic in the number of instructions; real values are far shorter.
+MAX_VALUE = 4096
+
 @dataclass
 class Mount:
     """A ``RUN --mount=...`` option: ``type`` (``bind`` by default), ``target`` and the other
@@ -590,11 +595,11 @@ def build_model(df: Dockerfile) -> ImageModel:
                         val, _ = expand(val, env)
                     if name in env and env[name] is not None and val is None:
                         continue
-                    env[name] = val
+                    env[name] = val if val is None else val[:MAX_VALUE]
                     args_in_scope.add(name)
             elif kw == "ENV":
                 for name, val in _env_pairs(ins):
-                    env[name], _ = expand(val, env)
+                    env[name] = expand(val, env)[0][:MAX_VALUE]
             elif kw == "USER":
                 if ins.args:
                     u, _ = expand(ins.args[0].value, env)
