@@ -325,7 +325,7 @@ def test_json_document(env):
                    "end_column": 10, "text": "DONE"}]}
     assert doc["summary"] == {
         "files": 3, "findings": 4, "by_severity": {"error": 1, "warning": 2, "info": 1},
-        "fixable": 1, "estimated_savings_bytes": {"fixed": 0, "fix": 0, "unsafe_fixes": 0},
+        "fixable": 1, "unsafe_fixable": 0, "estimated_savings_bytes": {"fixed": 0, "fix": 0, "unsafe_fixes": 0},
         "unreadable": [{"path": "missing", "reason": "No such file or directory"}]}
 
 

@@ -204,6 +204,8 @@ def test_json_carries_the_estimates(here):
              if r["fix"] and "saves" in r["fix"]}
     assert saves["MLD304"] == {"bytes": sizes.apt_lists(), "kind": "apt lists"}
     assert saves["MLD203"] == {"bytes": 850 * 10**6, "kind": "slim base"}
+    # safe: MLD303, MLD304, MLD310, MLD605; unsafe: MLD203 (slim base), MLD501 (a user)
+    assert (doc["summary"]["fixable"], doc["summary"]["unsafe_fixable"]) == (4, 2)
     est = doc["summary"]["estimated_savings_bytes"]
     assert est["fixed"] == 0
     assert est["unsafe_fixes"] == 850 * 10**6

@@ -53,6 +53,12 @@ class Report:
         return sum(1 for d in self.diagnostics if d.fix is not None
                    and d.fix.applicability == "safe")
 
+    @property
+    def unsafe_fixable(self) -> int:
+        """Findings whose fix only ``--fix --unsafe-fixes`` applies (``unsafe``, with edits)."""
+        return sum(1 for d in self.diagnostics if d.fix is not None
+                   and d.fix.applicability == "unsafe" and d.fix.edits)
+
 
     def pending_savings(self, applicability: str) -> list["Saving"]:
         """Size estimates of the fixes of the findings left whose applicability is

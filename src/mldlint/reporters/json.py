@@ -11,10 +11,11 @@
                                             "end_column", "text"}],
                                  "saves"?: {"bytes", "kind"}}}],
      "summary": {"files", "findings", "by_severity": {"error", "warning", "info"}, "fixable",
-                 "estimated_savings_bytes": {"fixed", "fix", "unsafe_fixes"},
+                 "unsafe_fixable", "estimated_savings_bytes": {"fixed", "fix", "unsafe_fixes"},
                  "unreadable": [{"path", "reason"}]}}
 
-``saves`` (present when the knowledge base can tell) estimates the image size a fix takes out,
+``fixable`` counts the findings ``--fix`` fixes, ``unsafe_fixable`` those only
+``--fix --unsafe-fixes`` fixes. ``saves`` (present when the knowledge base can tell) estimates the image size a fix takes out,
 in bytes; the summary adds them up: ``fixed`` for the fixes ``--fix`` applied, ``fix`` and
 ``unsafe_fixes`` for the fixes still available to ``--fix`` and ``--unsafe-fixes``.
 
@@ -99,6 +100,7 @@ def document(report: Report, version: str | None = None) -> dict[str, Any]:
             "findings": len(report.diagnostics),
             "by_severity": report.by_severity(),
             "fixable": report.fixable,
+            "unsafe_fixable": report.unsafe_fixable,
             "estimated_savings_bytes": {
                 "fixed": sum(s.bytes for s in report.saved),
                 "fix": sum(s.bytes for s in report.pending_savings("safe")),

@@ -56,8 +56,7 @@ def summary_line(report: Report) -> str:
                 f"{_plural(sev['warning'], 'warning')}, {sev['info']} info) "
                 f"in {_plural(files, 'file')}")
         fixable = report.fixable
-        unsafe = sum(1 for d in report.diagnostics
-                     if d.fix is not None and d.fix.applicability == "unsafe" and d.fix.edits)
+        unsafe = report.unsafe_fixable
         line += f"; {fixable} fixable with --fix" if fixable else ""
         if unsafe:
             line += (f" ({unsafe} more with --unsafe-fixes)" if fixable
