@@ -170,6 +170,8 @@ def test_trusted_registries_become_an_option(repo):
     ("rules:\n  MLD310:\n    colour: red\n", "3:5", "unknown setting 'colour' for MLD310"),
     ("fail-on: sometimes\n", "1:10", "fail-on must be one of error, warning, info, never"),
     ("exclude: 3\n", "1:10", "exclude must be a list of globs"),
+    ("exclude: [ok, 3]\n", "1:15", "expected a glob (a non-empty string), not"),
+    ("trusted-registries: [1]\n", "1:22", "expected a registry (a non-empty string), not"),
     ("per-file-ignores: [a]\n", "1:19", "per-file-ignores must be a mapping"),
     ("select: !!python/object/apply:os.system ['echo hi']\n", "1:9", "is not allowed"),
     ("select: [MLD310\n", "2:1", "invalid YAML"),

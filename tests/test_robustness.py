@@ -115,6 +115,63 @@ def test_unreadable_file_exits_2_and_the_others_are_linted(tmp_path, monkeypatch
     assert "b/Dockerfile:1:1: MLD001 error" in r.stdout
 
 
+def test_unreadable_path_named_on_the_command_line_does_not_stop_the_run(tmp_path, monkeypatch):
+    """Simulated as in the test above, and for ``os.access`` (click's readability check, which
+    once aborted the whole run before any file was linted)."""
+    monkeypatch.chdir(tmp_path)
+    Path("locked.Dockerfile").write_text("FROM python:3.11\n")
+    Path("Dockerfile").write_text("")  # readable: MLD001
+    real_open, real_access = builtins.open, os.access
+
+    def fake_open(file, *args, **kwargs):
+        if os.fspath(file) == "locked.Dockerfile":
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    def fake_access(path, mode, *args, **kwargs):
+        if os.fspath(path).endswith("locked.Dockerfile") and mode & os.R_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    monkeypatch.setattr(os, "access", fake_access)
+    r = run("check", "--select", "MLD001", "locked.Dockerfile", "Dockerfile")
+    assert r.exit_code == 2
+    assert "locked.Dockerfile: error: Permission denied" in r.stderr
+    assert "Dockerfile:1:1: MLD001 error" in r.stdout
+
+
+def test_fix_that_cannot_be_written_exits_2(tmp_path, monkeypatch):
+    from mldlint import fixer
+
+    monkeypatch.chdir(tmp_path)
+    Path("Dockerfile").write_text("FROM python:3.11-slim\nRUN pip install flask==3.0.0\n")
+
+    def fail(path, data, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(fixer, "write_atomic", fail)
+    r = run("check", "--select", "MLD310", "--fix", "Dockerfile")
+    assert r.exit_code == 2
+    assert "Dockerfile: error: cannot write the fixed file: [Errno 13] Permission denied" in r.stderr
+    assert "Dockerfile:2:5: MLD310" in r.stdout  # still there: nothing was written
+    assert Path("Dockerfile").read_text() == "FROM python:3.11-slim\nRUN pip install flask==3.0.0\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_fix_as_root_keeps_the_owner_and_mode(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = Path("Dockerfile")
+    p.write_text("FROM python:3.11-slim\nRUN pip install flask==3.0.0\n")
+    os.chown(p, 65534, 65534)
+    p.chmod(0o640)
+    r = run("check", "--select", "MLD310", "--fix", "Dockerfile")
+    assert r.exit_code == 0, r.output
+    st = p.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (65534, 65534, 0o640)
+    assert "--no-cache-dir" in p.read_text()
+
+
 def test_unwalkable_folder_is_reported(tmp_path, monkeypatch):
     """A folder that cannot be listed is named with the reason (simulated, as root)."""
     monkeypatch.chdir(tmp_path)

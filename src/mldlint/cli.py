@@ -176,7 +176,8 @@ def _lint_all(items: list[tuple[Any, ...]], jobs: int) -> list[list["Diagnostic"
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+# readable=False: an unreadable path is reported by the run (exit 2, the others still linted)
+@click.argument("paths", nargs=-1, type=click.Path(readable=False))
 @click.option("--format", "fmt",
               type=click.Choice(["text", "json", "sarif", "github", "gitlab"]), default="text",
               show_default=True, help="Output format.")
@@ -450,7 +451,7 @@ def _fix_all(items: list[tuple[Any, ...]], origins: list[str],
                 write_atomic(origin, fixed_source.encode(), expected=source.encode())
             except OSError as exc:
                 err.write(f"{shown}: error: cannot write the fixed file: {exc}\n")
-                outcome.write_failed = ok = False
+                outcome.write_failed, ok = True, False
                 applied, fixed_source = [], source
                 diags = lint_source(source, selected, context, **kwargs)
         wrote_other = False

@@ -337,7 +337,7 @@ def _validate(path: str, root: str, data: Any, where: Where,
             out.append(sel)
         return out
 
-    def strings(at: tuple[Any, ...], value: Any, what: str) -> list[str]:
+    def strings(at: tuple[Any, ...], value: Any, what: str, one: str) -> list[str]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
@@ -345,7 +345,7 @@ def _validate(path: str, root: str, data: Any, where: Where,
                        "value")
         for i, v in enumerate(value):
             if not isinstance(v, str) or not v.strip():
-                raise fail(at + (i,), f"expected {what[:-1]} (a non-empty string), "
+                raise fail(at + (i,), f"expected {one} (a non-empty string), "
                            f"not {_type_name(v)}")
         return [str(v) for v in value]
 
@@ -371,7 +371,7 @@ def _validate(path: str, root: str, data: Any, where: Where,
             cfg.per_file_ignores.append(
                 (spec([glob]), selectors(("per-file-ignores", glob), rules)))
     if "exclude" in data:
-        cfg.exclude = spec(strings(("exclude",), data["exclude"], "globs"))
+        cfg.exclude = spec(strings(("exclude",), data["exclude"], "globs", "a glob"))
     if "fail-on" in data:
         v = data["fail-on"]
         if v not in FAIL_ON:
@@ -381,7 +381,8 @@ def _validate(path: str, root: str, data: Any, where: Where,
     if "rules" in data:
         _rules(data["rules"], cfg, fail, metas)
     if "trusted-registries" in data:
-        regs = strings(("trusted-registries",), data["trusted-registries"], "registries")
+        regs = strings(("trusted-registries",), data["trusted-registries"], "registries",
+                       "a registry")
         cfg.options.setdefault(TRUSTED_REGISTRIES_RULE, {})[TRUSTED_REGISTRIES_OPTION] = regs
     if "build-context" in data:
         v = data["build-context"]

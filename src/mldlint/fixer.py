@@ -452,8 +452,9 @@ def _culprits(text: str, chosen: list["Diagnostic"], source: "SourceFile",
 # ---------------------------------------------------------------------- writing
 def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bool:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, fsync,
-    ``os.replace``. The mode of an existing file is kept (a symlink's target is written, the
-    link stays); a new file gets the default mode (``0o666`` minus the umask).
+    ``os.replace``. The mode of an existing file is kept, and its owner and group where the
+    process may set them (run as root, the file does not become root's); a symlink's target is
+    written, the link stays; a new file gets the default mode (``0o666`` minus the umask).
 
     Args:
         expected: the bytes the file had when it was read; when the file now differs, nothing
@@ -466,9 +467,11 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
     try:
         with open(target, "rb") as fh:
             current: bytes | None = fh.read()
-        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+        st = os.stat(target)
+        mode: int | None = stat.S_IMODE(st.st_mode)
+        owner: tuple[int, int] | None = (st.st_uid, st.st_gid)
     except FileNotFoundError:
-        current, mode = None, None
+        current, mode, owner = None, None, None
     if current == data:
         return False
     if expected is not None and current != expected:
@@ -487,7 +490,14 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
+        if owner is not None and hasattr(os, "chown"):
+            tst = os.stat(tmp)
+            if (tst.st_uid, tst.st_gid) != owner:
+                try:
+                    os.chown(tmp, *owner)
+                except OSError:  # not permitted (not root): the file is the writer's
+                    pass
+        os.chmod(tmp, mode)  # after chown, which may clear set-id bits
         os.replace(tmp, target)
     except BaseException:
         try:
