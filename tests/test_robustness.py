@@ -469,12 +469,14 @@ def test_discovery_does_not_follow_symlinks_out_of_the_folder(tmp_path, monkeypa
     Path("outside/secret.Dockerfile").write_text("FROM python:3.11\n")
     Path("project/sub").mkdir(parents=True)
     Path("project/Dockerfile").write_text("FROM python:3.11\n")
-    Path("project/inner.Dockerfile").symlink_to("Dockerfile")  # inside: kept
+    Path("project/inner.Dockerfile").symlink_to("Dockerfile")  # the same file: linted once
+    Path("project/base.txt").write_text("FROM python:3.11\n")
+    Path("project/base.Dockerfile").symlink_to("base.txt")  # inside, only name: kept
     Path("project/leak.Dockerfile").symlink_to("../outside/secret.Dockerfile")
     Path("project/sub/Dockerfile").symlink_to(tmp_path / "outside" / "Dockerfile")
     Path("project/outdir").symlink_to("../outside", target_is_directory=True)
     files, problems = discover(["project"])
-    assert files == ["project/Dockerfile", "project/inner.Dockerfile"]
+    assert files == ["project/Dockerfile", "project/base.Dockerfile"]
     assert problems == []
     # a file named explicitly is linted wherever its link points
     assert discover(["project/leak.Dockerfile"])[0] == ["project/leak.Dockerfile"]

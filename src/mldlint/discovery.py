@@ -4,7 +4,8 @@ Files named on the command line are taken as they are (any name). Folders are wa
 recursively for the file names Dockerfiles usually have (:data:`PATTERNS`, matched against the
 file name only, case-sensitively), skipping VCS, dependency and virtual-environment folders.
 Symlinked folders are not followed (no loops), nor symlinked files that point out of the
-walked folder; the result is sorted and deterministic.
+walked folder; a symlink to a file the walk finds under its own name is dropped (one file, linted
+and fixed once); the result is sorted and deterministic.
 """
 
 from __future__ import annotations
@@ -71,7 +72,16 @@ def walk(root: str) -> tuple[list[str], list[tuple[str, str]]]:
                 if os.path.islink(full) and not _inside(os.path.realpath(full), real_root):
                     continue  # a symlink out of the folder: not part of what was asked for
                 files.append(_clean(full))
-    return files, problems
+    # a symlink to a file found here too is the same Dockerfile: lint it (and fix it) once,
+    # under its own name rather than the link's
+    by_target: dict[str, str] = {}
+    for f in files:
+        real = os.path.realpath(f)
+        kept = by_target.get(real)
+        if kept is None or (os.path.islink(kept) and not os.path.islink(f)):
+            by_target[real] = f
+    kept_files = set(by_target.values())
+    return [f for f in files if f in kept_files], problems
 
 
 def discover(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
