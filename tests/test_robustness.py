@@ -247,6 +247,24 @@ def test_binary_headers_are_not_called_utf16(tmp_path, monkeypatch, data):
     assert "UTF-16" not in r.stderr
 
 
+def test_binary_data_without_nul_bytes_is_binary(tmp_path, monkeypatch):
+    import random
+
+    monkeypatch.chdir(tmp_path)
+    rng = random.Random(7)
+    Path("Dockerfile").write_bytes(bytes(rng.randrange(1, 256) for _ in range(3000)))
+    # latin-1 prose in comments is text: about one byte in six is not UTF-8 here
+    Path("latin.Dockerfile").write_bytes(
+        b"# Image de d\xe9monstration : \xe9t\xe9, r\xe9sum\xe9, na\xefve, fa\xe7ade\n" * 30
+        + b"FROM python:3.11-slim\n")
+    r = run("check", "--select", "MLD001", "Dockerfile", "latin.Dockerfile")
+    assert r.exit_code == 2
+    line = r.stderr.splitlines()[0]
+    assert line.startswith("Dockerfile: error: binary file (") and \
+        "are neither UTF-8 text nor whitespace)" in line, line
+    assert "All checks passed" not in r.stdout and "1 file" in r.stdout  # latin.Dockerfile
+
+
 def test_utf16_decoded_text_with_nul_is_binary():
     with pytest.raises(BinaryFileError):
         SourceFile.from_bytes(codecs.BOM_UTF16_LE + "FROM x\x00\n".encode("utf-16-le"))

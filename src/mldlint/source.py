@@ -17,9 +17,18 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import re
 from dataclasses import dataclass, field
 
 UTF8_BOM = codecs.BOM_UTF8
+
+
+#: characters of a file's start that are looked at to tell binary data without NUL bytes
+_SAMPLE = 4096
+#: what text does not have: bytes that are not UTF-8 (kept as lone surrogates) and control
+#: characters other than tab, line feed, vertical tab, form feed, carriage return and escape.
+#: A latin-1 comment has a few; random or compressed data has about half.
+_NON_TEXT_RE = re.compile("[\udc80-\udcff\x01-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 
 
 def _looks_like_utf16(head: bytes) -> bool:
@@ -98,7 +107,13 @@ class SourceFile:
         bom = b""
         if data.startswith(UTF8_BOM):
             bom, data = UTF8_BOM, data[len(UTF8_BOM):]
-        return cls(path=path, text=data.decode("utf-8", "surrogateescape"), bom=bom)
+        text = data.decode("utf-8", "surrogateescape")
+        sample = text[:_SAMPLE]
+        bad = len(_NON_TEXT_RE.findall(sample))
+        if len(sample) >= 32 and bad * 10 >= len(sample) * 3:
+            raise BinaryFileError(f"binary file ({bad} of the first {len(sample)} characters "
+                                  "are neither UTF-8 text nor whitespace)")
+        return cls(path=path, text=text, bom=bom)
 
     @classmethod
     def from_text(cls, text: str, path: str = "-") -> "SourceFile":
