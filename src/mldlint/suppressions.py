@@ -85,14 +85,24 @@ _WHERE = {"ignore": "on the next instruction", "ignore-stage": "in this stage",
           "ignore-file": "in this file"}
 
 
+#: the last metadata mapping :func:`hadolint_map` was built for, and the map (one run lints
+#: many files with the same metadata; building the map costs more than parsing most files'
+#: comments)
+_DL_CACHE: list[Any] = [None, None]
+
+
 def hadolint_map(metas: Mapping[str, Any] | None = None) -> dict[str, tuple[str, ...]]:
     """:data:`HADOLINT_MAP` plus every ``DLxxxx`` named in a rule's YAML ``peers``."""
+    if metas is not None and _DL_CACHE[0] is metas:
+        return _DL_CACHE[1]
     out = {k: tuple(v) for k, v in HADOLINT_MAP.items()}
     for rid, meta in (metas or {}).items():
         for peer in getattr(meta, "peers", ()) or ():
             for word in re.findall(r"DL\d{4}", str(peer)):
                 if rid not in out.get(word, ()):
                     out[word] = tuple(sorted(out.get(word, ()) + (rid,)))
+    if metas is not None:
+        _DL_CACHE[:] = [metas, out]
     return out
 
 
