@@ -242,6 +242,44 @@ def test_config_key_turns_shellcheck_on_and_the_flag_off(tmp_path):
     assert res.exit_code == 0, res.output
 
 
+SC_TEXT = "FROM python:3.11-slim\nARG v=1\nRUN echo $v && cd /tmp\n"
+
+
+def _sc_codes(out: str) -> list[str]:
+    return sorted({w for w in out.split() if w.startswith("SC") and w[2:].isdigit()})
+
+
+@needs_shellcheck
+@pytest.mark.parametrize("how", ["cli", "cli-lowercase", "config", "per-file-ignores"])
+def test_sc_codes_can_be_ignored_like_rules(tmp_path, monkeypatch, how):
+    monkeypatch.chdir(tmp_path)
+    Path("Dockerfile").write_text(SC_TEXT)
+    args = ["check", "--shellcheck", "--select", "MLD001", "Dockerfile"]
+    before = CliRunner().invoke(cli, args)
+    assert "SC2086" in _sc_codes(before.output), before.output
+    if how == "cli":
+        args += ["--ignore", "SC2086"]
+    elif how == "cli-lowercase":
+        args += ["--ignore", "sc2086,MLD311"]
+    elif how == "config":
+        Path(".mldlint.yaml").write_text("ignore: [SC2086]\n")
+    else:
+        Path(".mldlint.yaml").write_text("per-file-ignores:\n  Dockerfile: [SC2086]\n")
+    r = CliRunner().invoke(cli, args)
+    assert "SC2086" not in _sc_codes(r.output), r.output
+    assert _sc_codes(r.output) == [c for c in _sc_codes(before.output) if c != "SC2086"]
+
+
+def test_sc_codes_cannot_be_selected(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("Dockerfile").write_text(SC_TEXT)
+    r = CliRunner().invoke(cli, ["check", "--select", "SC2086", "Dockerfile"])
+    assert r.exit_code == 2 and "SC2086" in r.output
+    Path(".mldlint.yaml").write_text("select: [SC2086]\n")
+    r = CliRunner().invoke(cli, ["check", "Dockerfile"])
+    assert r.exit_code == 2 and ".mldlint.yaml:1:10: unknown rule selector 'SC2086'" in r.output
+
+
 def test_config_key_must_be_a_boolean(tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n", encoding="utf-8")
     (tmp_path / ".mldlint.yaml").write_text("shellcheck: yes please\n", encoding="utf-8")

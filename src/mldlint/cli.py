@@ -302,6 +302,8 @@ def check(paths: tuple[str, ...], fmt: str, select: tuple[str, ...], ignore: tup
             "include_suppressed": include_suppressed and fmt == "sarif"})
         if settings.shellcheck:
             lint_kwargs[-1]["shellcheck"] = True
+            if settings.shellcheck_ignore:
+                lint_kwargs[-1]["shellcheck_ignore"] = settings.shellcheck_ignore
         report.files.append(shown)
         report.sources[shown] = source
         items.append((source, settings.selected, context))

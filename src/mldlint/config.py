@@ -311,7 +311,7 @@ def _validate(path: str, root: str, data: Any, where: Where,
             raise fail((key,), f"unknown key {key!r}{_suggest(key, KEYS)}; expected one of: "
                        f"{', '.join(KEYS)}")
 
-    def selectors(at: tuple[Any, ...], value: Any) -> list[str]:
+    def selectors(at: tuple[Any, ...], value: Any, ignoring: bool = False) -> list[str]:
         if isinstance(value, str):
             items = [(i, p.strip()) for i, p in enumerate(value.split(",")) if p.strip()]
             positions = [at] * len(items)
@@ -327,7 +327,7 @@ def _validate(path: str, root: str, data: Any, where: Where,
                 raise fail(pos, f"expected a rule selector (string), not {_type_name(sel)}",
                            "value" if pos == at else "key")
             try:
-                registry.resolve_selectors([sel], metas)
+                registry.resolve_selectors([sel], metas, ignoring)
             except ValueError:
                 names = list(metas) + [m.name for m in metas.values()]
                 raise fail(pos, f"unknown rule selector {sel!r}{_suggest(sel, names)}; "
@@ -352,12 +352,12 @@ def _validate(path: str, root: str, data: Any, where: Where,
     def spec(patterns: list[str]) -> Any:
         import pathspec
 
-        return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+        return pathspec.PathSpec.from_lines("gitignore", patterns)
 
     if "select" in data:
         cfg.select = selectors(("select",), data["select"])
     if "ignore" in data:
-        cfg.ignore = selectors(("ignore",), data["ignore"])
+        cfg.ignore = selectors(("ignore",), data["ignore"], ignoring=True)
     if "extend-select" in data:
         cfg.extend_select = selectors(("extend-select",), data["extend-select"])
     if "per-file-ignores" in data:
@@ -369,7 +369,7 @@ def _validate(path: str, root: str, data: Any, where: Where,
             if not isinstance(glob, str) or not glob.strip():
                 raise fail(("per-file-ignores", glob), "expected a glob (string)")
             cfg.per_file_ignores.append(
-                (spec([glob]), selectors(("per-file-ignores", glob), rules)))
+                (spec([glob]), selectors(("per-file-ignores", glob), rules, ignoring=True)))
     if "exclude" in data:
         cfg.exclude = spec(strings(("exclude",), data["exclude"], "globs", "a glob"))
     if "fail-on" in data:
@@ -540,6 +540,8 @@ class FileSettings:
     context: str | None
     #: run ShellCheck (``--shellcheck`` or the configuration's ``shellcheck: true``)
     shellcheck: bool = False
+    #: ShellCheck codes ignored (``ignore``, ``--ignore``, ``per-file-ignores``)
+    shellcheck_ignore: frozenset[str] = frozenset()
 
 
 def _layer(enabled: set[str], select: list[str] | None, ignore: list[str],
@@ -556,7 +558,7 @@ def _layer(enabled: set[str], select: list[str] | None, ignore: list[str],
         spec, ids = registry._match(sel, metas)
         adds.setdefault(spec, set()).update(ids)
     for sel in ignore:
-        spec, ids = registry._match(sel, metas)
+        spec, ids = registry._match(sel, metas, ignoring=True)
         removes.setdefault(spec, set()).update(ids)
     out = set(enabled)
     for spec in sorted(set(adds) | set(removes)):
@@ -584,7 +586,9 @@ def settings_for(cfg: Config, path: str, metas: Mapping[str, Any], *,
                           metas)
     per_file = cfg.ignored_for(path) if path not in ("-", "") else []
     if per_file:
-        selected -= registry.resolve_selectors(per_file, metas)
+        selected -= registry.resolve_selectors(per_file, metas, ignoring=True)
+    ignored_sc = registry.shellcheck_codes(
+        list(cfg.ignore) + list(cli_ignore or ()) + list(per_file))
     options: dict[str, dict[str, Any]] = {}
     for rid in selected:
         defaults = getattr(metas.get(rid), "options", None) or {}
@@ -595,4 +599,4 @@ def settings_for(cfg: Config, path: str, metas: Mapping[str, Any], *,
     shellcheck = cli_shellcheck if cli_shellcheck is not None else bool(cfg.shellcheck)
     return FileSettings(selected=selected, options=options, severities=dict(cfg.severities),
                         fail_on=cli_fail_on or cfg.fail_on or "warning", context=context,
-                        shellcheck=shellcheck)
+                        shellcheck=shellcheck, shellcheck_ignore=frozenset(ignored_sc))

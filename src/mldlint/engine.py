@@ -198,7 +198,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
                 severity_overrides: Mapping[str, str] | None = None,
                 inline_suppressions: bool = True,
                 include_suppressed: bool = False,
-                shellcheck: bool = False) -> list[Diagnostic]:
+                shellcheck: bool = False,
+                shellcheck_ignore: Iterable[str] = ()) -> list[Diagnostic]:
     """Lint one file.
 
     Args:
@@ -213,6 +214,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
         shellcheck: also run ShellCheck over the RUN scripts (:mod:`mldlint.shellcheck`; its
             ``SC####`` findings are suppressible like any rule). Raises
             :class:`~mldlint.shellcheck.ShellCheckMissing` when the binary is not installed.
+        shellcheck_ignore: ShellCheck codes (``SC2086``) whose findings are dropped (the
+            configuration's ``ignore``).
 
     Returns:
         The diagnostics, de-duplicated and sorted by ``(line, column, rule)``.
@@ -281,7 +284,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
         return _diag(source, info_of(rule_id), message, span, None, fix)
 
     if shellcheck:
-        selected = selected | _run_shellcheck(df, model, source, out, overrides)
+        selected = selected | _run_shellcheck(df, model, source, out, overrides,
+                                              frozenset(shellcheck_ignore))
 
     out = apply_suppressions(df, source, out, selected, inline=inline_suppressions,
                              include_suppressed=include_suppressed, metas=metas, make=make)
@@ -298,7 +302,8 @@ def lint_source(source: "SourceFile", selected: Iterable[str], context_dir: str 
 
 
 def _run_shellcheck(df: "Dockerfile", model: Any, source: "SourceFile", out: list[Diagnostic],
-                    overrides: Mapping[str, str]) -> set[str]:
+                    overrides: Mapping[str, str], ignored: frozenset[str] = frozenset()
+                    ) -> set[str]:
     """Add ShellCheck's findings to ``out``; returns the marker added to the rules that ran
     (unused ``SC`` pragmas are reported only then). A failing ShellCheck is one MLD004."""
     from . import shellcheck as sc
@@ -317,7 +322,7 @@ def _run_shellcheck(df: "Dockerfile", model: Any, source: "SourceFile", out: lis
         return _diag(source, info, message, span, info.severity)
 
     try:
-        out.extend(sc.findings(df, model, make, binary))
+        out.extend(d for d in sc.findings(df, model, make, binary) if d.rule not in ignored)
     except sc.ShellCheckFailed as exc:
         out.append(_diag(source, rule_info(INTERNAL_ERROR), f"ShellCheck failed: {exc}", (0, 0)))
     return {sc.NAME}

@@ -350,12 +350,27 @@ def orphan_checks(metas: Mapping[str, RuleMeta] | None = None) -> list[str]:
 _SPEC_ALL, _SPEC_MLD, _SPEC_CATEGORY, _SPEC_PREFIX2, _SPEC_RULE = range(5)
 
 
-def _match(selector: str, metas: Mapping[str, RuleMeta]) -> tuple[int, set[str]]:
-    """(specificity, IDs) of one selector. Raises ValueError when it matches nothing."""
+#: a ShellCheck code (``SC2086``): accepted where rules are ignored (``--ignore``, ``ignore:``,
+#: ``per-file-ignores``), where it drops that code's ``--shellcheck`` findings
+SHELLCHECK_CODE_RE = re.compile(r"SC\d{4}", re.I)
+
+
+def shellcheck_codes(selectors: Iterable[str]) -> set[str]:
+    """The ShellCheck codes among ``selectors``, upper-cased (``sc2086`` -> ``SC2086``)."""
+    return {s.strip().upper() for s in selectors
+            if isinstance(s, str) and SHELLCHECK_CODE_RE.fullmatch(s.strip())}
+
+
+def _match(selector: str, metas: Mapping[str, RuleMeta],
+           ignoring: bool = False) -> tuple[int, set[str]]:
+    """(specificity, IDs) of one selector; a ShellCheck code matches no rule ID and is allowed
+    only when ``ignoring``. Raises ValueError when it matches nothing."""
     if not isinstance(selector, str):
         raise ValueError(f"unknown rule selector: {selector!r}")
     s = selector.strip()
     upper = s.upper()
+    if ignoring and SHELLCHECK_CODE_RE.fullmatch(upper):
+        return _SPEC_RULE, set()
     if upper == "ALL":
         return _SPEC_ALL, set(metas)
     if upper in metas:
@@ -376,9 +391,11 @@ def _match(selector: str, metas: Mapping[str, RuleMeta]) -> tuple[int, set[str]]
 
 
 def resolve_selectors(
-    selectors: Iterable[str], metas: Mapping[str, RuleMeta] | None = None
+    selectors: Iterable[str], metas: Mapping[str, RuleMeta] | None = None,
+    ignoring: bool = False,
 ) -> set[str]:
-    """IDs matched by any of ``selectors`` (IDs, names, categories, ID prefixes, ``ALL``).
+    """IDs matched by any of ``selectors`` (IDs, names, categories, ID prefixes, ``ALL``; when
+    ``ignoring``, also ShellCheck codes, which match no ID).
 
     IDs, prefixes and ``ALL`` are case-insensitive. Raises ValueError naming the first selector
     that matches no rule.
@@ -386,7 +403,7 @@ def resolve_selectors(
     metas = load_all() if metas is None else metas
     out: set[str] = set()
     for sel in selectors:
-        out |= _match(sel, metas)[1]
+        out |= _match(sel, metas, ignoring)[1]
     return out
 
 
@@ -420,7 +437,7 @@ def select(
         spec, ids = _match(sel, metas)
         adds.setdefault(spec, set()).update(ids)
     for sel in ignore or ():
-        spec, ids = _match(sel, metas)
+        spec, ids = _match(sel, metas, ignoring=True)
         removes.setdefault(spec, set()).update(ids)
     for spec in range(_SPEC_RULE + 1):
         enabled |= adds.get(spec, set())
