@@ -10,7 +10,7 @@ from ..knowledge import slim_counterpart
 from .base import Violation, rule
 
 
-def _image_arg(sm):
+def image_arg(sm):
     """The FROM's image argument (an :class:`~mldlint.parser.nodes.Arg`), or ``None``."""
     ins = sm.stage.from_
     if ins is None or ins.swallowed or not ins.args:
@@ -21,7 +21,7 @@ def _image_arg(sm):
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 
 
-def _looks_real(raw: str) -> bool:
+def looks_real_image(raw: str) -> bool:
     """Whether ``raw`` can be a real image reference rather than a template placeholder
     (``PLACEHOLDER``, ``%%FROM%%``, ``ARG_FROM``): Docker repository names are lower case."""
     name = raw.split("@", 1)[0]
@@ -39,11 +39,11 @@ def _looks_real(raw: str) -> bool:
 def base_image_unpinned(df, model, ctx) -> Iterator[Violation]:
     """FROM with no tag or ``latest`` (after resolving ARG defaults)."""
     for sm in model.stages:
-        arg = _image_arg(sm)
+        arg = image_arg(sm)
         ref = sm.base
         if arg is None or ref is None or sm.parent is not None or not sm.base_complete:
             continue
-        if ref.repository == "scratch" or ref.digest or not _looks_real(ref.raw):
+        if ref.repository == "scratch" or ref.digest or not looks_real_image(ref.raw):
             continue
         if ref.tag is not None and ref.tag != "latest":
             continue
@@ -62,7 +62,7 @@ def full_base_image(df, model, ctx) -> Iterator[Violation]:
     sm = model.final
     if sm is None:
         return
-    arg = _image_arg(sm)
+    arg = image_arg(sm)
     ref = sm.base
     if arg is None or ref is None or sm.parent is not None or not sm.base_complete:
         return

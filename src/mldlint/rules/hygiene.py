@@ -46,7 +46,7 @@ def _within(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _words_span(words) -> Span:
+def span_of_words(words) -> Span:
     return Span(words[0].span.start, words[-1].span.end)
 
 
@@ -536,7 +536,7 @@ def cache_mount_suggestion(df, model, ctx) -> Iterator[Violation]:
                         m.type == "cache" for m in step.mounts):
                     continue
                 yield Violation(
-                    _words_span(c.argv[:2]),
+                    span_of_words(c.argv[:2]),
                     f"{c.name} {verb} downloads packages on every rebuild; "
                     "RUN --mount=type=cache,target=/opt/conda/pkgs keeps them between builds "
                     "(outside the image)")
@@ -763,14 +763,14 @@ def _context_secrets(ctx) -> list[tuple[str, str]]:
     text = _dockerignore_text(ctx)
     if text is None:
         return present
-    from .layers import _docker_spec, _ignored
+    from .layers import dockerignore_spec, dockerignore_ignores
 
-    spec = _docker_spec(text)
+    spec = dockerignore_spec(text)
     out = []
     for rel, what in present:
         is_dir = rel in _SECRET_DIRS
-        if not _ignored(spec, rel, is_dir) and not any(
-                _ignored(spec, "/".join(rel.split("/")[:k]), True)
+        if not dockerignore_ignores(spec, rel, is_dir) and not any(
+                dockerignore_ignores(spec, "/".join(rel.split("/")[:k]), True)
                 for k in range(1, rel.count("/") + 1)):
             out.append((rel, what))
     return out
@@ -901,29 +901,29 @@ def _tls_in_command(c) -> tuple[Span, str] | None:
         vals = [w.value or "" for w in pa]
         if vals[:2] == ["config", "set"] and len(vals) > 2 and vals[2].endswith(
                 ".trusted-host"):
-            return _words_span(pa[:3]), "pip config set trusted-host"
+            return span_of_words(pa[:3]), "pip config set trusted-host"
     vals = [w.value or "" for w in args]
     low = [v.lower() for v in vals]
     if name == "git" and "config" in low:
         for i, v in enumerate(low):
             if v in ("http.sslverify", "http.sslverify=false") and (
                     i + 1 < len(low) and low[i + 1] in ("false", "0", "no", "off")):
-                return _words_span(args[i:i + 2]), "git config http.sslVerify false"
+                return span_of_words(args[i:i + 2]), "git config http.sslVerify false"
     if name == "git":
         for i, v in enumerate(low):
             if v == "-c" and i + 1 < len(low) and re.match(
                     r"http\.sslverify=(false|0|no|off)$", low[i + 1]):
-                return _words_span(args[i:i + 2]), "git -c http.sslVerify=false"
+                return span_of_words(args[i:i + 2]), "git -c http.sslVerify=false"
     if name in ("npm", "yarn", "pnpm") and "config" in low and "set" in low:
         for i, v in enumerate(low):
             if v in ("strict-ssl", "strict-ssl=false") and (
                     v.endswith("=false") or i + 1 < len(low) and low[i + 1] == "false"):
-                return _words_span(args[i:i + 2] if not v.endswith("=false") else args[i:i + 1]), \
+                return span_of_words(args[i:i + 2] if not v.endswith("=false") else args[i:i + 1]), \
                     f"{name} config set strict-ssl false"
     if name in ("conda", "mamba", "micromamba") and "config" in low:
         for i, v in enumerate(low):
             if v == "ssl_verify" and i + 1 < len(low) and low[i + 1] in ("false", "no", "0"):
-                return _words_span(args[i:i + 2]), f"{name} config ssl_verify false"
+                return span_of_words(args[i:i + 2]), f"{name} config ssl_verify false"
     for k, v in c.assignments.items():
         test = _TLS_ENV.get(k)
         if test is not None and test(v):
@@ -1310,9 +1310,9 @@ def _seconds(v: str) -> float | None:
 def _model_server(sm, ctx) -> str | None:
     """The server the image starts when it serves a model: a model server program, or a web
     server in an image with an ML framework or GPU signal."""
-    from .runtime import _find_server
+    from .runtime import find_server
 
-    found = _find_server(sm, ctx.source.text)
+    found = find_server(sm, ctx.source.text)
     if found is None:
         return None
     name = found[0]
@@ -1465,7 +1465,7 @@ def _workers(argv: list[str], env: dict) -> tuple[int, int] | None:
 
 def _loads_model(sm, ctx) -> str | None:
     """How the image gets a model: downloaded at build time, or weights COPY'd in."""
-    from .layers import _download_in
+    from .layers import download_in
 
     for st in sm.lineage():
         for step in st.steps:
@@ -1473,7 +1473,7 @@ def _loads_model(sm, ctx) -> str | None:
             if not _live(ins):
                 continue
             if ins.keyword == "RUN":
-                d = _download_in(step)
+                d = download_in(step)
                 if d is not None:
                     return f"downloads a model ({d[1]})"
             elif ins.keyword in ("COPY", "ADD"):

@@ -18,8 +18,8 @@ from .packages import (
     lists_left_behind,
     pip_cache_written,
     removed_paths,
-    _lists_created,
-    _norm,
+    lists_created,
+    norm_path,
 )
 
 
@@ -143,7 +143,7 @@ def _installs(step) -> list[_Install]:
         vals = _verb_args(cmd)
         if name == "cd" and cmd.shell_span is None:
             if vals and cmd.argv[1].value is not None and not vals[0].startswith("-"):
-                cwd = _norm(vals[0], cwd)
+                cwd = norm_path(vals[0], cwd)
             elif vals:
                 cwd = None
             continue
@@ -156,12 +156,12 @@ def _installs(step) -> list[_Install]:
         if p is not None:
             files = p.requirement_files + p.constraint_files
             if files and not p.packages and not p.local:
-                out.append(_Install(cmd, [_norm(f, cwd) for f in files], False, label))
+                out.append(_Install(cmd, [norm_path(f, cwd) for f in files], False, label))
             elif p.local and not p.packages and not p.requirement_files:
                 for loc in p.local:
                     if loc.split("[")[0] in (".", "./") or loc.startswith("./") and "/" not in \
                             loc[2:].rstrip("/"):
-                        d = _norm(loc.split("[")[0], cwd)
+                        d = norm_path(loc.split("[")[0], cwd)
                         out.append(_Install(cmd, [d + "/pyproject.toml", d + "/setup.py",
                                                   d + "/setup.cfg"], True, label))
                         break
@@ -171,20 +171,20 @@ def _installs(step) -> list[_Install]:
             if sh.pip_kind(cmd) == "uv" and args and args[0].text == "sync":
                 files = [a.text for a in args[1:] if not a.text.startswith("-")]
                 if files:
-                    out.append(_Install(cmd, [_norm(f, cwd) for f in files], False, label))
+                    out.append(_Install(cmd, [norm_path(f, cwd) for f in files], False, label))
             continue
         verb = vals[0] if vals else ""
         if name == "poetry" and verb == "install":
             root = "--no-root" not in vals  # --only-root installs just the project source
-            out.append(_Install(cmd, [_norm("pyproject.toml", cwd), _norm("poetry.lock", cwd)],
+            out.append(_Install(cmd, [norm_path("pyproject.toml", cwd), norm_path("poetry.lock", cwd)],
                                 root, label))
         elif name == "uv" and verb == "sync":
             proj = "--no-install-project" not in vals and "--only-deps" not in vals
-            out.append(_Install(cmd, [_norm("pyproject.toml", cwd), _norm("uv.lock", cwd)],
+            out.append(_Install(cmd, [norm_path("pyproject.toml", cwd), norm_path("uv.lock", cwd)],
                                 proj, label))
         elif name == "pipenv" and verb in ("install", "sync") and len(
                 [v for v in vals[1:] if not v.startswith("-")]) == 0:
-            out.append(_Install(cmd, [_norm("Pipfile", cwd), _norm("Pipfile.lock", cwd)],
+            out.append(_Install(cmd, [norm_path("Pipfile", cwd), norm_path("Pipfile.lock", cwd)],
                                 False, label))
         elif name in ("conda", "mamba", "micromamba"):
             sub = vals[:2]
@@ -194,12 +194,12 @@ def _installs(step) -> list[_Install]:
                 if not files and sub[:1] == ["env"]:
                     files = ["environment.yml"]
                 if files:
-                    out.append(_Install(cmd, [_norm(f, cwd) for f in files], False, label))
+                    out.append(_Install(cmd, [norm_path(f, cwd) for f in files], False, label))
         elif name == "npm" and (verb == "ci" or verb in ("install", "i") and not [
                 v for v in vals[1:] if not v.startswith("-")]):
-            out.append(_Install(cmd, [_norm("package.json", cwd)], False, label))
+            out.append(_Install(cmd, [norm_path("package.json", cwd)], False, label))
         elif name == "yarn" and (not vals or verb == "install"):
-            out.append(_Install(cmd, [_norm("package.json", cwd), _norm("yarn.lock", cwd)],
+            out.append(_Install(cmd, [norm_path("package.json", cwd), norm_path("yarn.lock", cwd)],
                                 False, label))
     return out
 
@@ -215,7 +215,7 @@ def _provider(ctx, copy_step, cp, path: str) -> str | None:
     (from another stage or image), or ``None`` when it does not."""
     if not cp.dest or "$" in cp.dest:
         return None
-    dest = _norm(cp.dest, copy_step.workdir or "/")
+    dest = norm_path(cp.dest, copy_step.workdir or "/")
     dest_is_dir = cp.dest.endswith("/") or len(cp.sources) > 1
     for s in cp.sources:
         if not s or "$" in s:
@@ -250,7 +250,7 @@ def _provider(ctx, copy_step, cp, path: str) -> str | None:
 
 def _rel_to_copy(path: str, copy_step, cp) -> str:
     """``path`` as a path in the build context (relative to the COPY's destination)."""
-    dest = _norm(cp.dest, copy_step.workdir or "/")
+    dest = norm_path(cp.dest, copy_step.workdir or "/")
     src = cp.sources[0].rstrip("/") if cp.sources else "."
     rel = posixpath.relpath(path, dest) if path.startswith(dest.rstrip("/") + "/") else \
         posixpath.basename(path)
@@ -262,7 +262,7 @@ def _rel_to_copy(path: str, copy_step, cp) -> str:
 def _bind_mounted(step, path: str) -> bool:
     for m in step.mounts:
         if m.type == "bind" and m.target:
-            t = _norm(m.target, step.workdir or "/")
+            t = norm_path(m.target, step.workdir or "/")
             if path == t or path.startswith(t.rstrip("/") + "/"):
                 return True
     return False
@@ -369,7 +369,7 @@ def _install_fix(df, ctx, sm, step, hits, cp, cstep) -> Fix | None:
         flags.append(df.source.text[f.span.start:f.span.end])
     if "$" in cp.dest:
         return None
-    dest_abs = _norm(cp.dest, cstep.workdir or "/")
+    dest_abs = norm_path(cp.dest, cstep.workdir or "/")
     installs = [inst for inst, _, _ in hits]
     allowed = {id(inst.cmd) for inst in installs}
     for other in _installs(step):
@@ -527,7 +527,7 @@ def _run_texts(ins) -> list[tuple[str, object]]:
     return out
 
 
-def _download_in(step) -> tuple[Span, str] | None:
+def download_in(step) -> tuple[Span, str] | None:
     """The first model download of a RUN: (span, description)."""
     ins = step.instruction
     for text, to_src in _run_texts(ins):
@@ -647,7 +647,7 @@ def model_download_after_source_copy(df, model, ctx) -> Iterator[Violation]:
                 continue
             if step.has_cache_mount(*_HF_CACHE_DIRS):
                 continue
-            found = _download_in(step)
+            found = download_in(step)
             if found is None:
                 continue
             text = " ".join(t for t, _ in _run_texts(ins))
@@ -698,18 +698,18 @@ def _downloads(cmd, cwd: str) -> list[str]:
     if cmd.name == "wget":
         out = sh.flag_value(vals, short="O", long="output-document")
         if out:
-            return [] if out[-1] == "-" else [_norm(out[-1], cwd)]
+            return [] if out[-1] == "-" else [norm_path(out[-1], cwd)]
         pref = sh.flag_value(vals, short="P", long="directory-prefix")
-        d = _norm(pref[-1], cwd) if pref else cwd
-        return [_norm(u.split("?")[0].rstrip("/").rsplit("/", 1)[-1], d) for u in urls
+        d = norm_path(pref[-1], cwd) if pref else cwd
+        return [norm_path(u.split("?")[0].rstrip("/").rsplit("/", 1)[-1], d) for u in urls
                 if u.split("?")[0].rstrip("/").count("/") > 2]
     if cmd.name == "curl":
         out = sh.flag_value(vals, short="o", long="output")
         if out:
-            return [_norm(o, cwd) for o in out if o != "-"]
+            return [norm_path(o, cwd) for o in out if o != "-"]
         if any(v == "-O" or v == "--remote-name" or re.match(r"^-[a-zA-Z]*O[a-zA-Z]*$", v)
                for v in vals):
-            return [_norm(u.split("?")[0].rstrip("/").rsplit("/", 1)[-1], cwd) for u in urls]
+            return [norm_path(u.split("?")[0].rstrip("/").rsplit("/", 1)[-1], cwd) for u in urls]
     return []
 
 
@@ -903,7 +903,7 @@ def _cleanup_fix(df, sm, step, cmd, hit) -> Fix | None:
             any(c.name in ("cd", "pushd") for c in first.commands)):
         return None  # relative paths: the earlier RUN must end in the same folder
     for m in first.mounts:
-        if m.target and any(_overlaps(_path_prefix(r), _norm(m.target, cwd)) for r in removed):
+        if m.target and any(_overlaps(_path_prefix(r), norm_path(m.target, cwd)) for r in removed):
             return None
     # across other RUNs, remove early only what the finding is about (a `rm -rf /tmp/*` that
     # rides along would now miss what those RUNs leave in /tmp)
@@ -921,7 +921,7 @@ def _cleanup_fix(df, sm, step, cmd, hit) -> Fix | None:
             continue
         if b.keyword in ("COPY", "ADD"):
             cp = _copy_of(sm, b)
-            if "$" in cp.dest or any(_overlaps(_path_prefix(r), _norm(cp.dest, s.workdir or "/"))
+            if "$" in cp.dest or any(_overlaps(_path_prefix(r), norm_path(cp.dest, s.workdir or "/"))
                                      for r in removed):
                 return None
             continue
@@ -978,7 +978,7 @@ def cleanup_in_later_layer(df, model, ctx) -> Iterator[Violation]:
             pips = {id(p.command) for p in step.pip}
             reported = False
             for cmd in step.commands:
-                if _lists_created(cmd):
+                if lists_created(cmd):
                     here.add("apt-lists")
                 if id(cmd) in pips:
                     here.add("pip-cache")
@@ -1052,7 +1052,7 @@ def _context_entries(root: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _docker_spec(text: str):
+def dockerignore_spec(text: str):
     """A pathspec matcher that reads .dockerignore lines the way Docker does: patterns are
     anchored at the context root (``*.pt`` matches only top-level files; ``**/*.pt`` any
     depth), a leading ``/`` is dropped, trailing ``/`` ignored, ``!`` re-includes, last match
@@ -1075,7 +1075,10 @@ def _docker_spec(text: str):
     return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
-def _ignored(spec, rel: str, is_dir: bool) -> bool:
+def dockerignore_ignores(spec, rel: str, is_dir: bool) -> bool:
+    """Whether the .dockerignore matcher ``spec`` (:func:`dockerignore_spec`) excludes the
+    context-relative path ``rel`` (a folder when ``is_dir``: also when only its contents
+    match)."""
     return spec.match_file(rel + "/" if is_dir else rel) or (
         is_dir and spec.match_file(rel + "/x"))
 
@@ -1258,7 +1261,7 @@ def dockerignore(df, model, ctx) -> Iterator[Violation]:
             fix=fix)
         return
     entries = _context_entries(ctx.context_dir)
-    missing, examples = _missing_artefacts(entries, _docker_spec(text))
+    missing, examples = _missing_artefacts(entries, dockerignore_spec(text))
     if not missing:
         return
     shown = ", ".join(f"{m} ({examples[m]})" if examples[m] not in (m, m.rstrip("/")) else m
@@ -1297,7 +1300,7 @@ def _missing_artefacts(entries, spec) -> tuple[list[str], dict[str, str]]:
                     not (pat.startswith("*") and is_dir):
                 found.append(label)
         for label in found:
-            if label not in examples and (spec is None or not _ignored(spec, rel, is_dir)):
+            if label not in examples and (spec is None or not dockerignore_ignores(spec, rel, is_dir)):
                 missing.append(label)
                 examples[label] = rel
         if len(missing) == len(_ARTEFACTS):

@@ -7,8 +7,8 @@ from typing import Iterable, Iterator
 
 from ..fixer import Edit, Fix, Saving
 from ..model.paths import is_under, normalize
-from ..parser.nodes import Span
 from .base import Violation, rule
+from .common import source_is, span_of_words
 
 # ------------------------------------------------------------------------------ shared helpers
 #: apt front ends whose installs follow Debian's apt configuration
@@ -22,7 +22,7 @@ _PIP_TOOLING = frozenset({"pip", "setuptools", "wheel"})
 _ROOT_USERS = (None, "root", "0", "0:0", "root:root")
 
 
-def _cmd_verb(cmd) -> str | None:
+def cmd_verb(cmd) -> str | None:
     """First non-option word after the program (``apt-get -y install`` -> ``install``)."""
     skip = False
     for w in cmd.argv[1:]:
@@ -51,7 +51,7 @@ def _expand_braces(word: str) -> list[str]:
     return out
 
 
-def _norm(path: str, cwd: str | None = None) -> str:
+def norm_path(path: str, cwd: str | None = None) -> str:
     """Normalise a path (``~`` as ``/root``; relative paths against ``cwd``, default ``/``)."""
     return normalize(path, cwd or "/") or "/"
 
@@ -95,7 +95,7 @@ def _norm_glob(p: str, cwd: str | None) -> str:
         if p.endswith(suffix):
             p, tail = p[: -len(suffix)] or "/", "/*"
             break
-    return _norm(p, cwd) + tail if p else tail
+    return norm_path(p, cwd) + tail if p else tail
 
 
 def covers(removed: str, path: str) -> bool:
@@ -104,12 +104,12 @@ def covers(removed: str, path: str) -> bool:
     return is_under(path, removed)
 
 
-def _lists_created(cmd) -> bool:
+def lists_created(cmd) -> bool:
     """Whether a command downloads the apt package lists (``apt-get update``, or
     ``add-apt-repository`` which runs an update unless ``-n``)."""
     name = cmd.name
     if name in ("apt-get", "apt", "aptitude"):
-        return _cmd_verb(cmd) == "update"
+        return cmd_verb(cmd) == "update"
     if name == "add-apt-repository":
         vals = [w.text for w in cmd.argv[1:]]
         return not any(v in ("-n", "--no-update") for v in vals)
@@ -119,8 +119,8 @@ def _lists_created(cmd) -> bool:
 def _apt_list_user(cmd) -> bool:
     """An apt command that reads or refreshes the lists (update, install, upgrade ...)."""
     if cmd.name in APT_TOOLS:
-        return _cmd_verb(cmd) in _APT_LIST_VERBS
-    return _lists_created(cmd)
+        return cmd_verb(cmd) in _APT_LIST_VERBS
+    return lists_created(cmd)
 
 
 def lists_left_behind(step) -> tuple[object, object] | None:
@@ -128,7 +128,7 @@ def lists_left_behind(step) -> tuple[object, object] | None:
     apt command: ``(update_command, last_apt_command)``; else ``None`` (also with a cache or
     tmpfs mount on the lists)."""
     cmds = step.commands
-    updates = [c for c in cmds if _lists_created(c)]
+    updates = [c for c in cmds if lists_created(c)]
     if not updates:
         return None
     if step.has_cache_mount(_APT_LISTS):
@@ -141,15 +141,6 @@ def lists_left_behind(step) -> tuple[object, object] | None:
         if rm is not None and any("$" in w.raw for w in c.argv[1:]):
             return None  # a removal we cannot read: stay quiet
     return updates[0], cmds[last]
-
-
-def _span_of_words(first, last) -> Span:
-    return Span(first.span.start, last.span.end)
-
-
-def _source_is(ctx, span: Span, text: str) -> bool:
-    """The source at ``span`` reads exactly ``text`` (so an edit there is safe)."""
-    return ctx.source.text[span.start:span.end] == text
 
 
 # ------------------------------------------------------------------------------------- MLD303
@@ -194,12 +185,12 @@ def apt_no_install_recommends(df, model, ctx) -> Iterator[Violation]:
                 shown = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
                 fix = None
                 iw = a.install_word
-                if _source_is(ctx, iw.span, "install"):
+                if source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-install-recommends"),),
                               applicability="safe", title="Add --no-install-recommends",
                               saves=_apt_saving(model, sm, "apt recommends", names))
                 yield Violation(
-                    _span_of_words(a.command.argv[0], iw),
+                    span_of_words(a.command.argv[0], iw),
                     f"{a.tool} install of {shown} without --no-install-recommends also installs "
                     "every recommended package (often tens to hundreds of MB)", fix=fix)
 
@@ -233,7 +224,7 @@ def _apt_saving(model, sm, kind: str, packages: list[str] | None = None) -> Savi
     return Saving(n, kind) if n else None
 
 
-def _append_fix(ctx, cmd, text: str, title: str, saves: Saving | None = None) -> Fix | None:
+def append_fix(ctx, cmd, text: str, title: str, saves: Saving | None = None) -> Fix | None:
     """A fix appending ``text`` right after ``cmd`` when that is unambiguous: a top-level
     command of the RUN (not inside ``sh -c``, a substitution or a pipeline) followed by the end
     of the script, ``&&``, ``;`` or a line continuation."""
@@ -242,7 +233,7 @@ def _append_fix(ctx, cmd, text: str, title: str, saves: Saving | None = None) ->
     src = ctx.source.text
     end = cmd.span.end
     first = cmd.argv[0]
-    if not _source_is(ctx, first.span, first.raw):
+    if not source_is(ctx, first.span, first.raw):
         return None
     rest = src[end:]
     m = re.match(r"[ \t]*(?:\\\r?\n[ \t]*)*(.?.?)", rest)
@@ -263,14 +254,14 @@ def apt_lists_not_removed(df, model, ctx) -> Iterator[Violation]:
             if found is None:
                 continue
             update, last = found
-            fix = _append_fix(ctx, last, " && rm -rf /var/lib/apt/lists/*",
+            fix = append_fix(ctx, last, " && rm -rf /var/lib/apt/lists/*",
                               "Remove /var/lib/apt/lists after the last apt-get",
                               saves=_apt_saving(model, sm, "apt lists"))
             what = f"{update.name} update" if update.name != "add-apt-repository" else \
                 "add-apt-repository (which runs apt-get update)"
             verb = next((w for w in update.argv[1:] if w.text == "update"), update.argv[0])
             yield Violation(
-                _span_of_words(update.argv[0], verb),
+                span_of_words(update.argv[0], verb),
                 f"{what} leaves the package lists in /var/lib/apt/lists (about 20-50 MB) in this "
                 "layer: add `rm -rf /var/lib/apt/lists/*` after the last apt-get command of the "
                 "same RUN", fix=fix)
@@ -332,7 +323,7 @@ def _noninteractive_before(sm, step, cmd) -> tuple[bool, bool]:
     return False, tz
 
 
-_UBUNTU_CODENAMES = {
+UBUNTU_CODENAMES = {
     "precise": 12.04, "quantal": 12.10, "raring": 13.04, "saucy": 13.10, "trusty": 14.04,
     "utopic": 14.10, "vivid": 15.04, "wily": 15.10, "xenial": 16.04, "yakkety": 16.10,
     "zesty": 17.04, "artful": 17.10, "bionic": 18.04, "cosmic": 18.10, "disco": 19.04,
@@ -342,7 +333,7 @@ _UBUNTU_CODENAMES = {
 }
 
 
-def _ubuntu_release(sm) -> float | None:
+def ubuntu_release(sm) -> float | None:
     """The Ubuntu release under the stage (ubuntu, nvidia/cuda ``-ubuntuXX.YY`` and the
     pytorch images, which are Ubuntu 18.04 or newer), ``None`` when unknown or not Ubuntu."""
     base = sm.root_base
@@ -355,7 +346,7 @@ def _ubuntu_release(sm) -> float | None:
         m = re.match(r"^(\d+)\.(\d+)", tag)
         if m:
             return float(f"{m.group(1)}.{m.group(2)}")
-        return _UBUNTU_CODENAMES.get(tag.split("-")[0])
+        return UBUNTU_CODENAMES.get(tag.split("-")[0])
     m = re.search(r"ubuntu(\d+)\.(\d+)", tag)
     if m and repo in ("nvidia/cuda", "nvcr.io/nvidia/cuda"):
         return float(f"{m.group(1)}.{m.group(2)}")
@@ -368,7 +359,7 @@ def _tzdata_may_prompt(sm) -> bool:
     """tzdata is not preinstalled in the base, so installing it (or something that pulls it
     in) asks for the time zone: Ubuntu 18.04 and newer images dropped tzdata; Debian and the
     official python images ship it; unknown bases are given the benefit of the doubt."""
-    rel = _ubuntu_release(sm)
+    rel = ubuntu_release(sm)
     return rel is not None and rel >= 18.04
 
 
@@ -396,7 +387,7 @@ def apt_interactive_prompt(df, model, ctx) -> Iterator[Violation]:
                 desc = "; ".join(f"{p.name} asks for {q}" for p, q in hits[:4])
                 fix = None
                 prog = a.command.argv[0]
-                if _source_is(ctx, prog.span, prog.raw):
+                if source_is(ctx, prog.span, prog.raw):
                     fix = Fix(edits=(Edit(prog.span.start, prog.span.start,
                                           "DEBIAN_FRONTEND=noninteractive "),),
                               applicability="safe",
@@ -414,16 +405,16 @@ def _pip_cache_dirs(step) -> list[str]:
     env = step.env
     out = []
     if env.get("PIP_CACHE_DIR"):
-        out.append(_norm(env["PIP_CACHE_DIR"]))
+        out.append(norm_path(env["PIP_CACHE_DIR"]))
     xdg = env.get("XDG_CACHE_HOME")
     if xdg:
-        out.append(_norm(xdg) + "/pip")
+        out.append(norm_path(xdg) + "/pip")
     user = step.user
     if user in _ROOT_USERS:
         out.append("/root/.cache/pip")
     home = env.get("HOME")
     if home:
-        out.append(_norm(home) + "/.cache/pip")
+        out.append(norm_path(home) + "/.cache/pip")
     if user not in _ROOT_USERS:
         name = user.split(":")[0]
         out.append(f"/home/{name}/.cache/pip")
@@ -492,7 +483,7 @@ def pip_cache_written(sm, step, p) -> str | None:
             val = o.split("=", 1)[1]
             if "$" in val or val in ("/dev/null", ""):
                 return None
-            dirs = [_norm(val, step.workdir)]
+            dirs = [norm_path(val, step.workdir)]
     if step.has_cache_mount(*dirs):
         return None
     if _pip_config_disables_cache(sm, step):
@@ -521,7 +512,7 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                     continue
                 iw = p.install_word
                 fix = None
-                if _source_is(ctx, iw.span, "install"):
+                if source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-cache-dir"),),
                               applicability="safe", title="Add --no-cache-dir",
                               saves=_pip_cache_saving(model, sm, p))
@@ -530,7 +521,7 @@ def pip_no_cache_dir(df, model, ctx) -> Iterator[Violation]:
                 cost = "" if p.no_deps and not p.packages else \
                     " (for a CUDA build of torch alone over 2 GB)"
                 yield Violation(
-                    _span_of_words(p.command.argv[0], iw),
+                    span_of_words(p.command.argv[0], iw),
                     f"pip install of {what} without --no-cache-dir keeps every downloaded wheel "
                     f"in {where} in this layer{cost}",
                     fix=fix)

@@ -14,6 +14,7 @@ from ..model.paths import normalize as _abs
 from ..parser import shell as sh
 from ..parser.nodes import Span
 from .base import Violation, rule
+from .common import source_is, span_of_words
 
 _TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
 _CONDA_TOOLS = ("conda", "mamba", "micromamba")
@@ -34,15 +35,6 @@ def _known_non_root(user: str | None) -> bool:
 
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().strip("'\"").lower() in _TRUE_WORDS
-
-
-def _words_span(first, last) -> Span:
-    return Span(first.span.start, last.span.end)
-
-
-def _source_is(ctx, span: Span, text: str) -> bool:
-    """The source at ``span`` reads exactly ``text`` (so an insertion next to it is safe)."""
-    return ctx.source.text[span.start:span.end] == text
 
 
 def _subcommand(words, value_opts: Iterable[str] = ()) -> tuple[int, str] | None:
@@ -627,7 +619,7 @@ def _needs(cmd, cwd: _Cwd) -> list[_Need]:
             cwd.resolve(folder_word[-1][0]) if _file_value_ok(folder_word[-1][0]) else None)
         if folder is None:
             return
-        span = _words_span(cmd.argv[0], args[sub_idx])
+        span = span_of_words(cmd.argv[0], args[sub_idx])
         for f in files:
             out.append(_Need(span, f, _project_candidates(folder, f), label))
 
@@ -644,7 +636,7 @@ def _needs(cmd, cwd: _Cwd) -> list[_Need]:
                 folder = cwd.resolve(v)
                 if folder is None:
                     return out
-                out.append(_Need(_words_span(cmd.argv[0], args[sub[0]]), "pyproject.toml",
+                out.append(_Need(span_of_words(cmd.argv[0], args[sub[0]]), "pyproject.toml",
                                  _project_candidates(folder, "pyproject.toml"),
                                  f"poetry {sub[1]}"))
             else:
@@ -668,7 +660,7 @@ def _needs(cmd, cwd: _Cwd) -> list[_Need]:
                 if folder is None:
                     return out
                 for f in files:
-                    out.append(_Need(_words_span(cmd.argv[0], args[sub[0]]), f,
+                    out.append(_Need(span_of_words(cmd.argv[0], args[sub[0]]), f,
                                      _project_candidates(folder, f), "uv sync"))
             else:
                 project(sub[0], (), None, files, "uv sync")
@@ -709,7 +701,7 @@ def _needs(cmd, cwd: _Cwd) -> list[_Need]:
                 return out
             locks = _project_candidates(folder, "package-lock.json") + _project_candidates(
                 folder, "npm-shrinkwrap.json")
-            out.append(_Need(_words_span(cmd.argv[0], args[sub[0]]), "package-lock.json",
+            out.append(_Need(span_of_words(cmd.argv[0], args[sub[0]]), "package-lock.json",
                              locks, f"npm {sub[1]}"))
     return out
 
@@ -874,7 +866,7 @@ def manifest_not_copied(df, model, ctx) -> Iterator[Violation]:
 _CONDA_GLOBAL_VALUE_OPTS = ("-r", "--root-prefix", "--rc-file", "-c", "--channel")
 
 
-def _conda_verb(cmd) -> tuple[str, object] | None:
+def conda_verb(cmd) -> tuple[str, object] | None:
     """``("install" | "create" | "env create" | "env update" | "clean" | ..., word)`` for a
     conda/mamba/micromamba command (the word is the last subcommand word)."""
     if cmd.name not in _CONDA_TOOLS:
@@ -894,7 +886,7 @@ def _conda_verb(cmd) -> tuple[str, object] | None:
 
 def _conda_downloads(cmd) -> bool:
     """A conda/mamba/micromamba command that downloads packages into the package cache."""
-    v = _conda_verb(cmd)
+    v = conda_verb(cmd)
     if v is None or v[0] not in ("install", "create", "env create", "update", "env update"):
         return False
     if v[0] in ("update", "env update") and cmd.name != "micromamba":
@@ -910,7 +902,7 @@ def _cleans_all(cmd) -> bool:
 
     ``-y`` is not required: conda's prompt takes an empty answer (stdin is at end of file in a
     build) as its default, yes."""
-    v = _conda_verb(cmd)
+    v = conda_verb(cmd)
     if v is None or v[0] != "clean":
         return False
     opts = [w.text for w in cmd.argv[1:] if w.text.startswith("-")]
@@ -976,7 +968,7 @@ def conda_no_clean(df, model, ctx) -> Iterator[Violation]:
                     partial = None
                 elif pending and (_cleans_all(cmd) or _removes_pkgs_dir(cmd)):
                     pending = []
-                elif pending and (_conda_verb(cmd) or ("",))[0] == "clean":
+                elif pending and (conda_verb(cmd) or ("",))[0] == "clean":
                     partial = cmd
             if not pending or not model.ships(sm, "/opt/conda/pkgs"):
                 continue
@@ -984,17 +976,17 @@ def conda_no_clean(df, model, ctx) -> Iterator[Violation]:
             tool_word = last.argv[0].value or last.name
             micro = last.name == "micromamba"
             clean = f"{tool_word} clean " + ("--all --yes" if micro else "-afy")
-            verb, vword = _conda_verb(first)
+            verb, vword = conda_verb(first)
             fix = None
             if partial is not None:
-                pverb, pword = _conda_verb(partial)
+                pverb, pword = conda_verb(partial)
                 opts = partial.argv[partial.argv.index(pword) + 1:]
                 new_opts = "--all --yes" if partial.name == "micromamba" else "-afy"
-                if opts and all((w.value or "").startswith("-") and _source_is(
+                if opts and all((w.value or "").startswith("-") and source_is(
                         ctx, w.span, w.value or "") for w in opts):
                     fix = Fix(edits=(Edit(opts[0].span.start, opts[-1].span.end, new_opts),),
                               applicability="safe", title=f"Clean everything: {new_opts}")
-                elif not opts and _source_is(ctx, pword.span, "clean"):
+                elif not opts and source_is(ctx, pword.span, "clean"):
                     fix = Fix(edits=(Edit(pword.span.end, pword.span.end, f" {new_opts}"),),
                               applicability="safe", title=f"Clean everything: {new_opts}")
                 written = " ".join(w.text for w in partial.argv)
@@ -1012,7 +1004,7 @@ def conda_no_clean(df, model, ctx) -> Iterator[Violation]:
                        f"later in the same RUN: the downloaded packages and tarballs stay in "
                        f"this layer (often over 1 GB for ML environments); end the RUN with "
                        f"`&& {clean}`")
-            yield Violation(_words_span(first.argv[0], vword), msg, fix=fix)
+            yield Violation(span_of_words(first.argv[0], vword), msg, fix=fix)
 
 
 # ------------------------------------------------------------------------------------- MLD321
@@ -1027,7 +1019,7 @@ def _activation(cmd) -> tuple[str, str, bool] | None:
     name = cmd.name
     args = [w.text for w in cmd.argv[1:]]
     if name in _CONDA_TOOLS:
-        v = _conda_verb(cmd)
+        v = conda_verb(cmd)
         if v is None or v[0] != "activate":
             return None
         rest = args[args.index("activate") + 1:] if "activate" in args else []
@@ -1057,7 +1049,7 @@ def _no_effect(cmd) -> bool:
     if name in _NO_EFFECT:
         return True
     if name in _CONDA_TOOLS:
-        v = _conda_verb(cmd)
+        v = conda_verb(cmd)
         return v is not None and v[0] in ("activate", "deactivate", "info", "list", "env list",
                                           "--version")
     return False
@@ -1189,7 +1181,7 @@ def uv_cache(df, model, ctx) -> Iterator[Violation]:
                 if not model.ships(sm, _abs(where, step.workdir) or "/root/.cache/uv"):
                     continue
                 fix = None
-                if _source_is(ctx, word.span, word.value or ""):
+                if source_is(ctx, word.span, word.value or ""):
                     fix = Fix(edits=(Edit(word.span.end, word.span.end, " --no-cache"),),
                               applicability="safe", title="Add --no-cache")
                 env = dict(step.env)
@@ -1199,7 +1191,7 @@ def uv_cache(df, model, ctx) -> Iterator[Violation]:
                         w.text for w in cmd.argv]:
                     twice = " (with link mode copy, every installed file is stored twice)"
                 yield Violation(
-                    _words_span(cmd.argv[0], word),
+                    span_of_words(cmd.argv[0], word),
                     f"{what} without --no-cache leaves the uv cache ({where}: unpacked and "
                     f"built wheels, index metadata) in this layer{twice}; add --no-cache, set "
                     f"ENV UV_NO_CACHE=1, or use --mount=type=cache,target={where}",

@@ -67,7 +67,7 @@ def server_of(argv: list[str]) -> str | None:
     return None
 
 
-def _find_server(sm, source_text):
+def find_server(sm, source_text):
     """``(server, instruction, command)`` of the first known server the stage's
     ENTRYPOINT/CMD starts, else ``None``."""
     for ins in (sm.entrypoint, sm.cmd):
@@ -201,7 +201,7 @@ def serving_image_without_healthcheck(df, model, ctx) -> Iterator[Violation]:
     sm = model.final
     if sm is None or sm.healthcheck is not None:
         return
-    found = _find_server(sm, ctx.source.text)
+    found = find_server(sm, ctx.source.text)
     if found is None:
         return
     name, ins, cmd = found

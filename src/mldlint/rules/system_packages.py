@@ -18,19 +18,18 @@ from ..fixer import Edit, Fix
 from ..parser import shell as sh
 from ..parser.nodes import Span
 from .base import Violation, rule
-from .base_image import _image_arg, _looks_real
+from .base_image import image_arg, looks_real_image
+from .common import source_is, span_of_words
 from .packages import (
+    append_fix,
     APT_TOOLS,
-    _UBUNTU_CODENAMES,
-    _append_fix,
-    _cmd_verb,
-    _source_is,
-    _span_of_words,
-    _ubuntu_release,
+    cmd_verb,
     covers,
     removed_paths,
+    UBUNTU_CODENAMES,
+    ubuntu_release,
 )
-from .python_env import _conda_verb
+from .python_env import conda_verb
 
 
 # ------------------------------------------------------------------------------ shared helpers
@@ -39,11 +38,11 @@ def _external_stages(model):
     reference is fully known (no unresolved variable, not an earlier stage, not scratch, not a
     template placeholder)."""
     for sm in model.stages:
-        arg = _image_arg(sm)
+        arg = image_arg(sm)
         ref = sm.base
         if arg is None or ref is None or sm.parent is not None or not sm.base_complete:
             continue
-        if ref.repository == "scratch" or not _looks_real(ref.raw):
+        if ref.repository == "scratch" or not looks_real_image(ref.raw):
             continue
         yield sm, arg, ref
 
@@ -179,8 +178,8 @@ def _eol_reasons(ref) -> list[tuple[str, datetime.date | None, str]]:
             m = re.match(r"^(\d+\.\d+)", tag)
             if m:
                 dist = ("ubuntu", m.group(1))
-            elif parts[0] in _UBUNTU_CODENAMES:
-                dist = ("ubuntu", f"{_UBUNTU_CODENAMES[parts[0]]:.2f}")
+            elif parts[0] in UBUNTU_CODENAMES:
+                dist = ("ubuntu", f"{UBUNTU_CODENAMES[parts[0]]:.2f}")
         elif repo == "debian":
             m = re.match(r"^(\d+)(?:[.-]|$)", tag)
             if m:
@@ -197,8 +196,8 @@ def _eol_reasons(ref) -> list[tuple[str, datetime.date | None, str]]:
                 if p in data["debian_codenames"]:
                     dist = ("debian", data["debian_codenames"][p])
                     break
-                if p in _UBUNTU_CODENAMES and repo != "ubuntu":
-                    dist = ("ubuntu", f"{_UBUNTU_CODENAMES[p]:.2f}")
+                if p in UBUNTU_CODENAMES and repo != "ubuntu":
+                    dist = ("ubuntu", f"{UBUNTU_CODENAMES[p]:.2f}")
                     break
         if dist is not None:
             found = _eol_of(*dist)
@@ -330,11 +329,11 @@ _APT_LIST_READERS = frozenset({"install", "upgrade", "dist-upgrade", "full-upgra
 
 
 def _is_apt_update(cmd) -> bool:
-    return cmd.name in ("apt-get", "apt") and _cmd_verb(cmd) == "update"
+    return cmd.name in ("apt-get", "apt") and cmd_verb(cmd) == "update"
 
 
 def _apt_verb(cmd) -> str | None:
-    return _cmd_verb(cmd) if cmd.name in APT_TOOLS else None
+    return cmd_verb(cmd) if cmd.name in APT_TOOLS else None
 
 
 def _script_is_only(step, cmd) -> bool:
@@ -373,7 +372,7 @@ def apt_update_alone(df, model, ctx) -> Iterator[Violation]:
             fix = _merge_fix(text, sm, step, upd, later)
             line = ctx.source.position(later[1].command.span.start)[0]
             yield Violation(
-                _span_of_words(upd.argv[0], verb),
+                span_of_words(upd.argv[0], verb),
                 f"`{upd.name} update` runs in a RUN without an install: its layer is cached, so "
                 f"the install on line {line} can later run against stale package lists (404s "
                 "for versions the archive removed); run `apt-get update && apt-get install ...` "
@@ -467,12 +466,12 @@ def apt_missing_yes(df, model, ctx) -> Iterator[Violation]:
                     break
                 iw = a.install_word
                 fix = None
-                if _source_is(ctx, iw.span, "install"):
+                if source_is(ctx, iw.span, "install"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " -y"),),
                               applicability="safe", title="Add -y")
                 names = ", ".join(p.name for p in a.packages[:6]) or "packages"
                 yield Violation(
-                    _span_of_words(a.command.argv[0], iw),
+                    span_of_words(a.command.argv[0], iw),
                     f"{a.tool} install of {names} without -y: apt asks \"Do you want to "
                     "continue?\" when it needs more packages, and with no terminal in `docker "
                     "build` the answer is no, so the build fails", fix=fix)
@@ -520,14 +519,14 @@ def apt_not_apt_get(df, model, ctx) -> Iterator[Violation]:
             for cmd in step.commands:
                 if cmd.name != "apt" or cmd.argv[0].value is None:
                     continue
-                verb = _cmd_verb(cmd)
+                verb = cmd_verb(cmd)
                 if verb is None:
                     continue
                 prog = cmd.argv[0]
                 fix = None
                 replacement = "apt-get" if verb in _APT_GET_SAME else (
                     "apt-cache" if verb in _APT_CACHE_SAME else None)
-                if replacement and _source_is(ctx, prog.span, "apt") and not \
+                if replacement and source_is(ctx, prog.span, "apt") and not \
                         step.instruction.is_json:
                     fix = Fix(edits=(Edit(prog.span.start, prog.span.end, replacement),),
                               applicability="safe", title=f"Use {replacement}")
@@ -548,12 +547,12 @@ def apt_upgrade(df, model, ctx) -> Iterator[Violation]:
             for cmd in step.commands:
                 if cmd.name not in ("apt-get", "apt", "aptitude"):
                     continue
-                verb = _cmd_verb(cmd)
+                verb = cmd_verb(cmd)
                 if verb not in ("upgrade", "dist-upgrade", "full-upgrade", "safe-upgrade"):
                     continue
                 w = next((x for x in cmd.argv[1:] if x.text == verb), cmd.argv[0])
                 yield Violation(
-                    _span_of_words(cmd.argv[0], w),
+                    span_of_words(cmd.argv[0], w),
                     f"`{cmd.name} {verb}` makes the image depend on the day it was built (each "
                     "build upgrades to whatever is newest): prefer a newer base image tag, "
                     "rebuilt regularly, for security updates")
@@ -589,7 +588,7 @@ def _externally_managed_base(sm) -> str | None:
             return f"Debian {first}"
         return None
     if repo in ("ubuntu", "nvidia/cuda", "nvcr.io/nvidia/cuda"):
-        rel = _ubuntu_release(sm)
+        rel = ubuntu_release(sm)
         if rel is not None and rel >= 23.04 and rel != 99.0:
             return f"Ubuntu {rel:.2f}"
         if rel == 99.0 and repo == "ubuntu":
@@ -705,7 +704,7 @@ def pep668_system_python(df, model, ctx) -> Iterator[Violation]:
                 what = ", ".join(r.name for r in p.packages[:5]) or (
                     f"-r {p.requirement_files[0]}" if p.requirement_files else "packages")
                 yield Violation(
-                    _span_of_words(cmd.argv[0], p.install_word),
+                    span_of_words(cmd.argv[0], p.install_word),
                     f"pip install of {what} into the system Python of the {where} base "
                     "(python3-pip from apt): that Python is marked externally managed (PEP 668), "
                     "so pip stops with `error: externally-managed-environment` and the build "
@@ -729,7 +728,7 @@ def conda_unpinned(df, model, ctx) -> Iterator[Violation]:
     for sm in model.stages:
         for step in sm.runs():
             for cmd in step.commands:
-                v = _conda_verb(cmd)
+                v = conda_verb(cmd)
                 if v is None or v[0] != "install":
                     continue
                 verb_word = v[1]
@@ -793,12 +792,12 @@ def apk_no_cache(df, model, ctx) -> Iterator[Violation]:
                     continue
                 iw = a.install_word
                 fix = None
-                if _source_is(ctx, iw.span, "add"):
+                if source_is(ctx, iw.span, "add"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " --no-cache"),),
                               applicability="safe", title="Add --no-cache")
                 names = ", ".join(p.name for p in a.packages[:6]) or "packages"
                 yield Violation(
-                    _span_of_words(a.command.argv[0], iw),
+                    span_of_words(a.command.argv[0], iw),
                     f"apk add of {names} without --no-cache leaves the package index in "
                     f"{_APK_CACHE} in this layer; `apk add --no-cache` fetches it without "
                     "storing it", fix=fix)
@@ -859,11 +858,11 @@ def yum_dnf_clean(df, model, ctx) -> Iterator[Violation]:
                     continue
                 iw = a.install_word
                 fix = None
-                if _source_is(ctx, iw.span, iw.raw) and iw.raw in ("install", "in"):
+                if source_is(ctx, iw.span, iw.raw) and iw.raw in ("install", "in"):
                     fix = Fix(edits=(Edit(iw.span.end, iw.span.end, " -y"),),
                               applicability="safe", title="Add -y")
                 yield Violation(
-                    _span_of_words(a.command.argv[0], iw),
+                    span_of_words(a.command.argv[0], iw),
                     f"{a.tool} install of {', '.join(p.name for p in a.packages[:6])} without "
                     f"-y: {a.tool} asks \"Is this ok [y/N]\" and, with no terminal in `docker "
                     "build`, the install stops and the build fails", fix=fix)
@@ -878,11 +877,11 @@ def yum_dnf_clean(df, model, ctx) -> Iterator[Violation]:
                 continue
             last = installs[-1]
             tool = "dnf" if last.tool == "dnf5" else last.tool
-            fix = _append_fix(ctx, cmds[last_i], f" && {tool} clean all",
+            fix = append_fix(ctx, cmds[last_i], f" && {tool} clean all",
                               f"Add {tool} clean all after the last {tool} command")
             first = installs[0]
             yield Violation(
-                _span_of_words(first.command.argv[0], first.install_word),
+                span_of_words(first.command.argv[0], first.install_word),
                 f"{first.tool} install without `{tool} clean all` in the same RUN: the package "
                 f"metadata and cache (often 100 MB or more) stay in this layer", fix=fix)
 
@@ -955,7 +954,7 @@ def npm_yarn_cache(df, model, ctx) -> Iterator[Violation]:
                 clean = "npm cache clean --force" if tool == "npm" else "yarn cache clean"
                 where = "~/.npm" if tool == "npm" else "the yarn cache folder"
                 yield Violation(
-                    _span_of_words(cmd.argv[0], cmd.argv[min(1, len(cmd.argv) - 1)]),
+                    span_of_words(cmd.argv[0], cmd.argv[min(1, len(cmd.argv) - 1)]),
                     f"`{what}` leaves its download cache in {where} in this layer (often tens "
                     f"to hundreds of MB): add `&& {clean}` in the same RUN or use a BuildKit "
                     "cache mount")
@@ -1004,11 +1003,11 @@ def _verified_after(step, cmd) -> bool:
 
 def _curl_flag_fix(ctx, cmd) -> Fix | None:
     prog = cmd.argv[0]
-    if not _source_is(ctx, prog.span, "curl"):
+    if not source_is(ctx, prog.span, "curl"):
         return None
     if len(cmd.argv) > 1:
         nxt = cmd.argv[1]
-        if re.match(r"^-[A-Za-z]+$", nxt.text) and _source_is(ctx, nxt.span, nxt.text):
+        if re.match(r"^-[A-Za-z]+$", nxt.text) and source_is(ctx, nxt.span, nxt.text):
             return Fix(edits=(Edit(nxt.span.start + 1, nxt.span.start + 1, "f"),),
                        applicability="safe", title="Add -f to curl")
     return Fix(edits=(Edit(prog.span.end, prog.span.end, " -f"),), applicability="safe",
@@ -1083,7 +1082,7 @@ def curl_wget_hygiene(df, model, ctx) -> Iterator[Violation]:
                         continue  # busybox wget prints one progress line
                     fix = None
                     prog = cmd.argv[0]
-                    if gnu and _source_is(ctx, prog.span, "wget"):
+                    if gnu and source_is(ctx, prog.span, "wget"):
                         fix = Fix(edits=(Edit(prog.span.end, prog.span.end,
                                               " --progress=dot:giga"),),
                                   applicability="safe", title="Add --progress=dot:giga")
