@@ -317,9 +317,9 @@ def _weights_source(src: str, sm, ctx) -> str | None:
     return None
 
 
-@rule("MLD407")
-def model_weights_in_context(df, model, ctx) -> Iterator[Violation]:
-    """COPY of model weight files or folders from the build context."""
+def _context_sources(model):
+    """``(stage, step, instruction, copy, argument, source)`` for each source a live COPY/ADD
+    takes from the build context (not ``--from``, not a URL, not a heredoc), in order."""
     for sm in model.stages:
         for step in sm.steps:
             ins = step.instruction
@@ -329,19 +329,29 @@ def model_weights_in_context(df, model, ctx) -> Iterator[Violation]:
             if cp is None or cp.from_ref is not None or len(ins.args) < 2:
                 continue
             for arg, src in zip(ins.args[:-1], cp.sources):
-                if _URL_RE.match(src):
-                    continue
-                what = _weights_source(src, sm, ctx)
-                if what is None:
-                    continue
-                yield Violation(
-                    arg.span,
-                    f"{ins.keyword} of model weights ({what}) bakes them into an image layer: "
-                    "every model update rebuilds and re-pushes that layer (often GBs) and the "
-                    "build context carries them on every build; mount them at run time (a "
-                    "volume), download them in a separate stage, or use RUN "
-                    "--mount=type=bind for build-time use")
-                break
+                if not _URL_RE.match(src):
+                    yield sm, step, ins, cp, arg, src
+
+
+@rule("MLD407")
+def model_weights_in_context(df, model, ctx) -> Iterator[Violation]:
+    """COPY of model weight files or folders from the build context (one finding per
+    instruction: its first such source)."""
+    reported: set[int] = set()
+    for sm, _step, ins, _cp, arg, src in _context_sources(model):
+        if id(ins) in reported:
+            continue
+        what = _weights_source(src, sm, ctx)
+        if what is None:
+            continue
+        reported.add(id(ins))
+        yield Violation(
+            arg.span,
+            f"{ins.keyword} of model weights ({what}) bakes them into an image layer: "
+            "every model update rebuilds and re-pushes that layer (often GBs) and the "
+            "build context carries them on every build; mount them at run time (a "
+            "volume), download them in a separate stage, or use RUN "
+            "--mount=type=bind for build-time use")
 
 
 # ============================================================ MLD408 chown-in-separate-layer
@@ -781,41 +791,31 @@ def secret_file_copied(df, model, ctx) -> Iterator[Violation]:
     """COPY/ADD of credential files, or a whole-context COPY when the context holds some that
     .dockerignore lets through."""
     broad_done = False
-    for sm in model.stages:
-        for step in sm.steps:
-            ins = step.instruction
-            if ins.keyword not in ("COPY", "ADD") or not _live(ins) or ins.heredocs:
-                continue
-            cp = _copy_of(sm, step)
-            if cp is None or cp.from_ref is not None or len(ins.args) < 2:
-                continue
-            for arg, src in zip(ins.args[:-1], cp.sources):
-                if _URL_RE.match(src):
-                    continue
-                kind = _secret_kind(src, ctx)
-                if kind:
-                    dest = _abs_path(cp.dest, step.workdir)
-                    if dest is not None and (cp.dest.endswith("/") or len(cp.sources) > 1):
-                        dest = posixpath.join(dest, _basename(src))
-                    if not model.ships(sm, dest):
-                        continue  # a builder stage whose layers never reach an image
-                    yield Violation(
-                        arg.span,
-                        f"{ins.keyword} of {src}: {kind} ends up in an image layer that anyone "
-                        "who can pull the image can read (deleting it later does not remove "
-                        "it); pass it at build time with RUN --mount=type=secret or at run "
-                        "time (docker run --env-file, a mounted secret)")
-                    continue
-                if src.rstrip("/") in (".", "") and not broad_done and model.ships(sm):
-                    broad_done = True
-                    found = _context_secrets(ctx)
-                    if found:
-                        shown = ", ".join(f"{p} ({w})" for p, w in found[:4])
-                        yield Violation(
-                            arg.span,
-                            f"`{ins.keyword} .` copies the whole build context, which holds "
-                            f"{shown}, and .dockerignore does not exclude it: the credentials "
-                            "end up in an image layer; add them to .dockerignore")
+    for sm, step, ins, cp, arg, src in _context_sources(model):
+        kind = _secret_kind(src, ctx)
+        if kind:
+            dest = _abs_path(cp.dest, step.workdir)
+            if dest is not None and (cp.dest.endswith("/") or len(cp.sources) > 1):
+                dest = posixpath.join(dest, _basename(src))
+            if not model.ships(sm, dest):
+                continue  # a builder stage whose layers never reach an image
+            yield Violation(
+                arg.span,
+                f"{ins.keyword} of {src}: {kind} ends up in an image layer that anyone "
+                "who can pull the image can read (deleting it later does not remove "
+                "it); pass it at build time with RUN --mount=type=secret or at run "
+                "time (docker run --env-file, a mounted secret)")
+            continue
+        if src.rstrip("/") in (".", "") and not broad_done and model.ships(sm):
+            broad_done = True
+            found = _context_secrets(ctx)
+            if found:
+                shown = ", ".join(f"{p} ({w})" for p, w in found[:4])
+                yield Violation(
+                    arg.span,
+                    f"`{ins.keyword} .` copies the whole build context, which holds "
+                    f"{shown}, and .dockerignore does not exclude it: the credentials "
+                    "end up in an image layer; add them to .dockerignore")
 
 
 # ========================================================================== MLD504 sudo
