@@ -59,13 +59,6 @@ def test_load_all_is_cached():
     assert load_all() is load_all()
 
 
-def test_constants_agree_with_rules_base():
-    from mldlint.rules import base
-
-    assert registry.SEVERITIES == base.SEVERITIES
-    assert registry.CATEGORIES == base.CATEGORIES
-
-
 def test_metadata_matches_the_catalogue():
     cat = catalogue()
     for rid, meta in METAS.items():

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-# The same values as ``mldlint.rules.base`` (tests check they agree). Not imported from there:
-# importing ``mldlint.rules`` imports every rule module, which metadata-only commands
-# (``mldlint rules``, ``explain``, docs) should not pay for.
+# Defined here, not in ``mldlint.rules``: importing that package imports every rule module,
+# which metadata-only commands (``mldlint rules``, ``explain``, docs) should not pay for.
 SEVERITIES = ("error", "warning", "info")
 CATEGORIES = {
     0: "meta",

@@ -90,6 +90,20 @@ def describe_savings(savings: "list[Saving]", after: str = "") -> str | None:
     return f"about {human(total)}{after} ({shown})"
 
 
+def read_second_file(path: str, cache: dict[str, "SourceFile | None"]) -> "SourceFile | None":
+    """The text of a second file an edit writes (``.dockerignore``), read once per ``cache``;
+    ``None`` when it does not exist yet or cannot be read as text."""
+    if path not in cache:
+        from ..source import SourceFile
+
+        try:
+            with open(path, "rb") as fh:
+                cache[path] = SourceFile.from_bytes(fh.read(), path=path)
+        except (OSError, ValueError):
+            cache[path] = None
+    return cache[path]
+
+
 def display_path(path: str) -> str:
     """A path as shown to the user: relative to the current folder when it is inside it,
     otherwise as given. ``-`` (stdin) and other relative paths are kept."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable, TextIO
 
-from . import Report, display_path
+from . import Report, display_path, read_second_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Diagnostic
@@ -36,20 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..source import SourceFile
 
 SCHEMA_VERSION = 1
-
-
-def _other_file(path: str, cache: dict[str, "SourceFile | None"]) -> "SourceFile | None":
-    """The text of a second file an edit writes (``.dockerignore``), or ``None`` when it does
-    not exist yet or cannot be read."""
-    if path not in cache:
-        from ..source import SourceFile
-
-        try:
-            with open(path, "rb") as fh:
-                cache[path] = SourceFile.from_bytes(fh.read(), path=path)
-        except (OSError, ValueError):
-            cache[path] = None
-    return cache[path]
 
 
 def _edit(e: "Edit", d: "Diagnostic", source: "SourceFile | None",
@@ -76,7 +62,7 @@ def document(report: Report, version: str | None = None) -> dict[str, Any]:
     cache: dict[str, "SourceFile | None"] = {}
 
     def other(path: str) -> "SourceFile | None":
-        return _other_file(path, cache)
+        return read_second_file(path, cache)
 
     results = []
     for d in report.sorted_diagnostics():

@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, TextIO
 from urllib.parse import quote
 
-from . import Report
+from . import Report, read_second_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Diagnostic
@@ -204,18 +204,6 @@ def _result_region(d: "Diagnostic") -> dict[str, Any]:
             "endColumn": d.end_column}
 
 
-def _read_other(path: str, cache: dict[str, "SourceFile | None"]) -> "SourceFile | None":
-    if path not in cache:
-        from ..source import SourceFile
-
-        try:
-            with open(path, "rb") as fh:
-                cache[path] = SourceFile.from_bytes(fh.read(), path=path)
-        except (OSError, ValueError):
-            cache[path] = None
-    return cache[path]
-
-
 def _fixes(d: "Diagnostic", report: Report, cache: dict[str, "SourceFile | None"],
            root: str | None) -> list[dict[str, Any]]:
     fix = d.fix
@@ -226,7 +214,7 @@ def _fixes(d: "Diagnostic", report: Report, cache: dict[str, "SourceFile | None"
         if e.path is None:
             key, src = d.path, report.sources.get(d.path)
         else:
-            key, src = e.path, _read_other(e.path, cache)
+            key, src = e.path, read_second_file(e.path, cache)
         if src is None:  # a second file that does not exist yet: SARIF cannot say "create"
             return []
         changes.setdefault(key, []).append({

@@ -22,18 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..parser.nodes import Dockerfile, Span
     from ..source import SourceFile
 
-SEVERITIES = ("error", "warning", "info")
-CATEGORIES = {
-    0: "meta",
-    1: "syntax",
-    2: "base-image",
-    3: "packages",
-    4: "layers",
-    5: "security",
-    6: "runtime",
-    7: "ml",
-}
-
 
 @dataclass
 class Violation:
