@@ -81,8 +81,9 @@ class SourceFile:
         """Decode ``data`` losslessly.
 
         Raises:
-            BinaryFileError: the data contains NUL bytes (and no UTF-16 BOM), or a UTF-16 file
-                cannot be decoded.
+            BinaryFileError: the data contains NUL bytes (and no UTF-16 BOM), 30% or more of its
+                first 4,096 characters are neither UTF-8 text nor whitespace (random or
+                compressed data), it is UTF-32, or a UTF-16 file cannot be decoded.
         """
         if data.startswith(codecs.BOM_UTF32_LE) or data.startswith(codecs.BOM_UTF32_BE):
             raise BinaryFileError("UTF-32 text is not supported (save the file as UTF-8)")
