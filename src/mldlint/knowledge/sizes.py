@@ -1,7 +1,9 @@
 """Size facts for the savings estimate of fixes (``mldlint check`` summary).
 
-Every figure is in bytes (decimal units when shown: 1 MB = 10**6 bytes) and is a lower bound of
-what a fix takes out of the image: packages the tables do not know count as 0.
+Every figure is in bytes (decimal units when shown: 1 MB = 10**6 bytes) and is an estimate of
+what a fix takes out of the image, meant to err low: packages the tables do not know count as 0,
+and a known package counts with one figure (its newest release's, as downloaded) whatever
+version a Dockerfile installs.
 
 Sources:
     * ``data/wheel_sizes.yaml``: download sizes of the wheels pip picks on CPython 3.11, Linux
