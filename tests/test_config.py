@@ -201,6 +201,19 @@ def test_invalid_pyproject_reports_the_key_line(repo):
     assert proc.returncode == 2 and proc.stderr.startswith("pyproject.toml:1:")
 
 
+@pytest.mark.parametrize("text, where, message", [
+    ("[project]\nname = 'x'\n[tool.mldlint]\nselect = ['MLD310',\n", "5:1", "invalid TOML: "),
+    ("[project]\nname = 'x'\n[tool]\nmldlint = 5\n", "4:1", "must be a mapping of keys"),
+])
+def test_pyproject_errors_point_at_the_right_line(repo, text, where, message):
+    write(repo / "pyproject.toml", text)
+    proc = mldlint("check", "Dockerfile", cwd=repo)
+    assert proc.returncode == 2
+    first = proc.stderr.strip().splitlines()[0]
+    assert first.startswith(f"pyproject.toml:{where}: ") and message in first, first
+    assert "at end of document" not in first
+
+
 def test_missing_config_option_file_exits_2(repo):
     proc = mldlint("check", "--config", "nope.yaml", "Dockerfile", cwd=repo)
     assert proc.returncode == 2 and proc.stderr.startswith("nope.yaml:1:1: cannot read")

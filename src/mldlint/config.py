@@ -210,16 +210,26 @@ def _pyproject_table(path: str) -> tuple[Any, Where] | None:
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if m is None and "at end of document" in str(exc):
+            lines = text.split("\n")
+            line, col = len(lines), len(lines[-1]) + 1
+        msg = re.sub(r"\s*\((?:at line \d+, column \d+|at end of document)\)", "",
+                     str(exc))
         raise ConfigError(path, line, col, f"invalid TOML: {msg}") from None
     tool = data.get("tool")
     if not isinstance(tool, dict) or "mldlint" not in tool:
         return None
     table_line = 1
-    for n, line in enumerate(text.splitlines(), 1):
+    lines = text.splitlines()
+    for n, line in enumerate(lines, 1):
         if re.match(r"\s*\[\s*tool\s*\.\s*mldlint\s*[\].]", line):
             table_line = n
             break
+    else:  # `mldlint = ...` under [tool], or a dotted `tool.mldlint = ...` key
+        for n, line in enumerate(lines, 1):
+            if re.match(r"\s*(?:tool\s*\.\s*)?mldlint\s*[=.]", line):
+                table_line = n
+                break
     return tool["mldlint"], _toml_where(text, table_line)
 
 
@@ -304,8 +314,8 @@ def _validate(path: str, root: str, data: Any, where: Where,
     if data is None:
         return cfg
     if not isinstance(data, dict):
-        raise ConfigError(path, 1, 1, f"the configuration must be a mapping of keys "
-                          f"({', '.join(KEYS)}), not {_type_name(data)}")
+        raise fail((), f"the configuration must be a mapping of keys "
+                   f"({', '.join(KEYS)}), not {_type_name(data)}", "value")
     for key in data:
         if key not in KEYS:
             raise fail((key,), f"unknown key {key!r}{_suggest(key, KEYS)}; expected one of: "
