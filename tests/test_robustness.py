@@ -158,6 +158,27 @@ def test_fix_that_cannot_be_written_exits_2(tmp_path, monkeypatch):
     assert Path("Dockerfile").read_text() == "FROM python:3.11-slim\nRUN pip install flask==3.0.0\n"
 
 
+def test_fix_leaves_a_read_only_file_alone(tmp_path, monkeypatch):
+    """A file the user may not write (simulated through ``os.access``: root may write anything)
+    is not replaced by the atomic rename, which the folder's permissions alone would allow."""
+    monkeypatch.chdir(tmp_path)
+    text = "FROM python:3.11-slim\nRUN pip install flask==3.0.0\n"
+    Path("Dockerfile").write_text(text)
+    real_access = os.access
+
+    def fake_access(path, mode, *args, **kwargs):
+        if os.fspath(path).endswith("Dockerfile") and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", fake_access)
+    r = run("check", "--select", "MLD310", "--fix", "Dockerfile")
+    assert r.exit_code == 2
+    assert "Dockerfile: error: cannot write the fixed file: [Errno 13] Permission denied " \
+        "(the file is read-only); not written" in r.stderr
+    assert Path("Dockerfile").read_text() == text
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
 def test_fix_as_root_keeps_the_owner_and_mode(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -460,6 +460,12 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
         expected: the bytes the file had when it was read; when the file now differs, nothing
             is written and ``OSError`` is raised (it changed while being fixed).
 
+    Raises:
+        OSError: the file changed since it was read, or cannot be written: a read-only file
+            (one the process may not write to, as ``os.access`` tells) is refused with
+            ``PermissionError`` rather than replaced, and a folder where the temporary file
+            cannot be created gives the system's error.
+
     Returns:
         False when the file already holds ``data`` (it is not touched), else True.
     """
@@ -476,6 +482,10 @@ def write_atomic(path: str, data: bytes, *, expected: bytes | None = None) -> bo
         return False
     if expected is not None and current != expected:
         raise OSError(f"{path} changed on disk while it was being fixed; not written")
+    if current is not None and not os.access(target, os.W_OK):
+        # the rename below would replace it anyway: honour the mode as a plain write would
+        raise PermissionError(13, "Permission denied (the file is read-only); not written",
+                              path)
     if mode is None:
         umask = os.umask(0)
         os.umask(umask)
