@@ -399,10 +399,9 @@ def test_property_fix_twice_equals_once(data):
     assert twice.text == once.text, (once.applied, twice.applied)
 
 
-@PROPS
-@given(dockerfiles())
-def test_property_bytes_outside_edits_unchanged(data):
-    src, result, passes = _traced_fix(data)
+def assert_bytes_outside_edits_kept(passes) -> None:
+    """For each fixing pass ``(before, edits, newline, after)``: ``after`` is ``before`` with
+    exactly the edits' text put in (newlines adapted), every other character kept."""
     for before, edits, newline, after in passes:
         pos_b = pos_a = 0
         for e in sorted(edits, key=lambda e: (e.start, e.end)):
@@ -414,6 +413,13 @@ def test_property_bytes_outside_edits_unchanged(data):
             pos_a += len(inserted)
             pos_b = e.end
         assert after[pos_a:] == before[pos_b:]
+
+
+@PROPS
+@given(dockerfiles())
+def test_property_bytes_outside_edits_unchanged(data):
+    src, result, passes = _traced_fix(data)
+    assert_bytes_outside_edits_kept(passes)
     out = src.encode(result.text)
     assert out.startswith(src.bom)
     if src.newline == "\r\n" and "\n" not in src.text.replace("\r\n", ""):

@@ -27,6 +27,7 @@ from mldlint import fixer
 from mldlint.engine import INTERNAL_ERROR, lint_source
 from mldlint.fixer import fix_source
 from mldlint.source import BinaryFileError, SourceFile
+from test_fixer import assert_bytes_outside_edits_kept
 
 #: examples per test (the env var replaces the CI budget for long local runs)
 FUZZ_EXAMPLES = int(os.environ.get("MLDLINT_FUZZ_EXAMPLES", "0") or 0)
@@ -287,18 +288,7 @@ def check_input(data: bytes, *, fix: bool = True) -> None:
     invalid = [r for r in result.refused if r[2].startswith("invalid fix")]
     assert not invalid, invalid
     assert not [d for d in result.diagnostics if d.rule == INTERNAL_ERROR]
-    # bytes outside the edits are kept, pass by pass
-    for before, edits, newline, after in passes:
-        pos_b = pos_a = 0
-        for e in sorted(edits, key=lambda e: (e.start, e.end)):
-            keep = before[pos_b:e.start]
-            assert after[pos_a:pos_a + len(keep)] == keep
-            pos_a += len(keep)
-            inserted = fixer.adapt_newlines(e.text, newline)
-            assert after[pos_a:pos_a + len(inserted)] == inserted
-            pos_a += len(inserted)
-            pos_b = e.end
-        assert after[pos_a:] == before[pos_b:]
+    assert_bytes_outside_edits_kept(passes)  # pass by pass
     fixed = SourceFile(path=source.path, text=result.text, bom=source.bom,
                        encoding=source.encoding)
     assert fixed.encode().startswith(source.bom)
